@@ -1,0 +1,1 @@
+"""The build pipeline: Markdown sections -> chunks -> embeddings -> FAISS + SQLite index on disk."""

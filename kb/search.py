@@ -1,0 +1,226 @@
+"""Hybrid, section-aware, cross-lingual search over a built index.
+
+The default model prefers text in the query's own language over the true translation, so raw cosines are never
+compared across languages. Instead every language is searched on its own, dense (FAISS) and keyword (SQLite FTS5)
+separately; each ranked list of chunks becomes a ranked list of sections (module + section id, the id that aligns
+languages), and the lists are fused by reciprocal rank. Evidence for a section in any language therefore counts
+for that section in all of them: a Vietnamese query finds the Chinese version of the section it matched in
+Vietnamese."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from indexer.embedders import Embedder
+from indexer.store import IndexData, IndexError_
+from kb.glossary import Glossary
+from kb.snippets import make_snippet, query_terms
+from kb.text import fts_query, tokens
+
+MAX_QUERY = 500
+MAX_K = 50
+RRF_K = 10
+"""Reciprocal-rank constant: small, because lists are short and the top ranks carry the signal here."""
+DEPTH = 100
+"""How many chunks each per-language list contributes to the fusion."""
+MODES = ("hybrid", "dense", "keyword")
+
+
+class SearchError(ValueError):
+    """A bad search request, naming the field that is wrong (the API turns it into a 4xx)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class SearchResult:
+    module: str
+    section: str
+    lang: str
+    title: str
+    heading: str
+    score: float
+    snippet: str
+    languages: list[str]
+    highlights: list[list[int]] = field(default_factory=list)
+    url: str = ""
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    results: list[SearchResult]
+    lang: str | None = None
+    module: str | None = None
+    k: int = 10
+    took_ms: float = 0.0
+    expansions: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Section:
+    title: str
+    heading: str
+    text: str
+    ordinal: int
+
+
+class Searcher:
+    """Loads an index once and answers queries; thread-safe, with an LRU cache of answers."""
+
+    def __init__(self, index: IndexData, embedder: Embedder, glossary: Glossary | None = None,
+                 cache_size: int = 512) -> None:
+        if embedder.id != index.embedder:
+            raise IndexError_(
+                f"the index in {index.path.parent.parent} was built by '{index.embedder}', not '{embedder.id}': "
+                f"rebuild it with 'kb index --embedder {embedder.id}', or search it with "
+                f"'--embedder {index.embedder}'")
+        self.index, self.embedder, self.glossary = index, embedder, glossary
+        self.langs: list[str] = list(index.manifest["languages"])
+        self.sections: dict[tuple[str, str, str], _Section] = {}
+        self.section_langs: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.modules: dict[str, dict[str, str]] = defaultdict(dict)
+        for module, lang, title in index.db.execute("SELECT module, lang, title FROM documents"):
+            self.modules[module][lang] = title
+        for module, lang, sid, heading, text, ordinal in index.db.execute(
+                "SELECT module, lang, id, heading, text, ordinal FROM sections"):
+            self.sections[(module, lang, sid)] = _Section(self.modules[module][lang], heading, text, ordinal)
+            self.section_langs[(module, sid)].append(lang)
+        for langs in self.section_langs.values():
+            langs.sort(key=self.langs.index)
+        self._db_lock = threading.Lock()
+        self._cache: OrderedDict[tuple, SearchResponse] = OrderedDict()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_size = cache_size
+
+    def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
+        """The cleaned query, or a SearchError naming the bad field."""
+        q = " ".join((query or "").split())
+        if not q:
+            raise SearchError("q", "query is empty")
+        if len(q) > MAX_QUERY:
+            raise SearchError("q", f"query is longer than {MAX_QUERY} characters")
+        if lang is not None and lang not in self.langs:
+            raise SearchError("lang", f"unknown language '{lang}': one of {', '.join(self.langs)}")
+        if module is not None and module not in self.modules:
+            raise SearchError("module", f"unknown module '{module}'")
+        if not 1 <= k <= MAX_K:
+            raise SearchError("k", f"k must be between 1 and {MAX_K}")
+        if mode not in MODES:
+            raise SearchError("mode", f"mode must be one of {', '.join(MODES)}")
+        return q
+
+    def search(self, query: str, lang: str | None = None, module: str | None = None, k: int = 10,
+               mode: str = "hybrid") -> SearchResponse:
+        """Ranked sections for a query; with `lang`, every result is in that language."""
+        started = time.perf_counter()
+        q = self.validate(query, lang, module, k, mode)
+        key = (q, lang, module, k, mode)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        response = self._search(q, lang, module, k, mode)
+        response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        with self._cache_lock:
+            self._cache[key] = response
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return response
+
+    def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str) -> SearchResponse:
+        expansions = {L: self.glossary.expansions(q, L) for L in self.langs} if self.glossary else {}
+        lists: list[tuple[str, list[tuple[str, str]]]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self._query_vector(q)
+            lists += [(L, self._dense(vector, L, module)) for L in self.langs]
+        if mode in ("hybrid", "keyword"):
+            lists += [(L, self._keyword(q, expansions.get(L, []), L, module)) for L in self.langs]
+        fused: dict[tuple[str, str], float] = defaultdict(float)
+        by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        best_chunk: dict[tuple[str, str, str], int] = {}
+        for L, ranked in lists:
+            for rank, (module_id, sid, chunk_id) in enumerate(ranked):
+                share = 1.0 / (RRF_K + rank + 1)
+                fused[(module_id, sid)] += share
+                by_lang[(module_id, sid)][L] += share
+                best_chunk.setdefault((module_id, sid, L), chunk_id)
+        results: list[SearchResult] = []
+        for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
+            langs = self.section_langs.get((module_id, sid), [])
+            shown = lang if lang else max(langs, key=lambda L: by_lang[(module_id, sid)].get(L, 0.0), default=None)
+            if shown is None or shown not in langs:
+                continue
+            results.append(self._result(q, module_id, sid, shown, score, langs, expansions.get(shown, []),
+                                        best_chunk.get((module_id, sid, shown))))
+            if len(results) == k:
+                break
+        return SearchResponse(q, results, lang, module, k,
+                              expansions={L: v for L, v in expansions.items() if v})
+
+    def _query_vector(self, q: str) -> np.ndarray:
+        with self._cache_lock:
+            if q in self._vectors:
+                return self._vectors[q]
+        vector = self.embedder.embed_queries([q]).reshape(1, -1)
+        with self._cache_lock:
+            self._vectors[q] = vector
+            if len(self._vectors) > self._cache_size:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def _dense(self, vector: np.ndarray, lang: str, module: str | None) -> list[tuple[str, str, int]]:
+        index = self.index.vectors.get(lang)
+        if index is None or index.ntotal == 0:
+            return []
+        depth = index.ntotal if module else min(index.ntotal, DEPTH)
+        _, ids = index.search(vector, depth)
+        return self._sections_of(ids[0].tolist(), module)
+
+    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None) -> list[tuple[str, str, int]]:
+        words = tokens(q, query=True) + [t for form in extra for t in tokens(form, query=True)]
+        if not words:
+            return []
+        sql = "SELECT rowid FROM keywords WHERE keywords MATCH ? AND lang = ?"
+        args: list[object] = [fts_query(words), lang]
+        if module:
+            sql += " AND module = ?"
+            args.append(module)
+        sql += f" ORDER BY bm25(keywords) LIMIT {DEPTH}"
+        with self._db_lock:
+            ids = [row[0] for row in self.index.db.execute(sql, args)]
+        return self._sections_of(ids, module)
+
+    def _sections_of(self, chunk_ids: list[int], module: str | None) -> list[tuple[str, str, int]]:
+        """Chunks in rank order -> sections in rank order (a section ranks where its best chunk does)."""
+        seen: set[tuple[str, str]] = set()
+        out: list[tuple[str, str, int]] = []
+        for cid in chunk_ids:
+            row = self.index.chunks.get(cid)
+            if row is None or (module and row.module != module) or (row.module, row.section) in seen:
+                continue
+            seen.add((row.module, row.section))
+            out.append((row.module, row.section, cid))
+        return out
+
+    def _result(self, q: str, module: str, sid: str, lang: str, score: float, langs: list[str],
+                expansions: list[str], chunk_id: int | None) -> SearchResult:
+        sec = self.sections[(module, lang, sid)]
+        row = self.index.chunks.get(chunk_id) if chunk_id is not None else None
+        body = row.body if row is not None and row.body.strip() else sec.text
+        snippet, highlights = make_snippet(body, query_terms(q, expansions))
+        return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
+                            highlights, f"/modules/{module}/{lang}#{sid}")

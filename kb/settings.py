@@ -1,0 +1,48 @@
+"""One settings object for the whole app, built once (CLI flags over environment over defaults) and passed
+explicitly, so tests can build as many differently-configured apps as they like."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from kb import LANGS
+
+DEFAULT_EMBEDDER = "e5-small-q4"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where content and index live, which embedder builds and queries the index, and UI locales."""
+
+    content_dir: Path = Path("guidelines")
+    index_dir: Path = Path(".kb/index")
+    embedder: str = DEFAULT_EMBEDDER
+    langs: tuple[str, ...] = LANGS
+    locales: tuple[str, ...] = LANGS
+    default_locale: str = "en"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_cache_size: int = 512
+    glossary_expansion: bool = True
+    site_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "site")
+    translations_dir: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "translations"
+    )
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then KB_* environment variables, then explicit overrides that are not None."""
+        env: dict[str, object] = {}
+        if v := os.environ.get("KB_CONTENT"):
+            env["content_dir"] = Path(v)
+        if v := os.environ.get("KB_INDEX"):
+            env["index_dir"] = Path(v)
+        if v := os.environ.get("KB_EMBEDDER"):
+            env["embedder"] = v
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("content_dir", "index_dir", "site_dir", "translations_dir"):
+            if key in env:
+                env[key] = Path(env[key])  # type: ignore[arg-type]
+        return replace(cls(), **env)  # type: ignore[arg-type]

@@ -1,0 +1,66 @@
+"""Snippets: a short window of a section around the words that matched, with the matched spans marked by
+offsets (never by HTML), so each front end escapes the text and highlights safely."""
+
+from __future__ import annotations
+
+import re
+
+from kb.text import fold
+
+WIDTH = 220
+
+
+def query_terms(query: str, expansions: list[str]) -> list[str]:
+    """Folded words to highlight: the query's words and CJK runs, and glossary forms of this language."""
+    terms: list[str] = []
+    for part in [query, *expansions]:
+        for m in re.finditer(r"[\u3400-\u9fff]+|[^\W_]+(?:[-.][^\W_]+)*", fold(part)):
+            word = m.group(0)
+            if len(word) > 1 or word.isdigit():
+                terms.append(word)
+            if re.fullmatch(r"[\u3400-\u9fff]{3,}", word):
+                terms += [word[i:i + 2] for i in range(len(word) - 1)]
+    return sorted(set(terms), key=len, reverse=True)
+
+
+def make_snippet(text: str, terms: list[str], width: int = WIDTH) -> tuple[str, list[list[int]]]:
+    """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
+    text = " ".join(text.split())
+    folded = _fold_aligned(text)
+    spans = _find(folded, terms)
+    start = 0
+    if spans and spans[0][0] > width // 3:
+        start = max(0, spans[0][0] - width // 4)
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 20 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start + width // 2, end)
+        end = space if space > 0 else end
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix) - start
+    inside = [[s + shift, e + shift] for s, e in spans if s >= start and e <= end]
+    return prefix + text[start:end] + suffix, inside
+
+
+def _fold_aligned(text: str) -> str:
+    """fold() character by character, so offsets in the folded text are offsets in the original."""
+    out = []
+    for ch in text:
+        f = fold(ch)
+        out.append(f if len(f) == 1 else ch.lower()[:1] or ch)
+    return "".join(out)
+
+
+def _find(folded: str, terms: list[str]) -> list[list[int]]:
+    taken = [False] * len(folded)
+    spans: list[list[int]] = []
+    for term in terms:
+        cjk = bool(re.match(r"[\u3400-\u9fff]", term))
+        pattern = re.escape(term) if cjk else rf"(?<![^\W_]){re.escape(term)}(?![^\W_])"
+        for m in re.finditer(pattern, folded):
+            if not any(taken[m.start():m.end()]):
+                spans.append([m.start(), m.end()])
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    return sorted(spans)

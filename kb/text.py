@@ -1,0 +1,55 @@
+"""Text folding and keyword tokens shared by the indexer, the glossary and search, so that documents and queries
+are cut the same way.
+
+- Vietnamese typed without diacritics must match: everything is folded to lowercase ASCII-like form
+  (`ung thư gan` -> `ung thu gan`, `đ` -> `d`), and adjacent words also index as pairs (`ung_thu`) so that
+  syllable-by-syllable Vietnamese keeps some phrase precision after folding.
+- Chinese has no spaces: CJK runs become character bigrams (and, in documents, single characters too), so a
+  2-character term such as 肺癌 matches.
+- Acronyms and drug names keep their hyphenated whole form and their parts: `DEB-TACE` -> `deb-tace deb tace`."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LATIN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_TOKEN = re.compile(rf"{_LATIN.pattern}|{_CJK.pattern}")
+
+
+def fold(text: str) -> str:
+    """Lowercase, width-normalised, without diacritics: the form both queries and documents are compared in."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def tokens(text: str, *, query: bool = False) -> list[str]:
+    """Keyword tokens of a text; `query=True` leaves out CJK single characters unless the run is one character."""
+    out: list[str] = []
+    prev_word: str | None = None
+    for m in _TOKEN.finditer(fold(text)):
+        run = m.group(0)
+        if _CJK.fullmatch(run):
+            prev_word = None
+            if len(run) == 1:
+                out.append(run)
+                continue
+            out += [run[i:i + 2] for i in range(len(run) - 1)]
+            if not query:
+                out += list(run)
+            continue
+        out.append(run)
+        if "-" in run or "." in run:
+            out += [p for p in re.split(r"[-.]", run) if len(p) > 1 or p.isdigit()]
+        if prev_word is not None and m.start() - prev_end <= 1:
+            out.append(f"{prev_word}_{run}")
+        prev_word, prev_end = run, m.end()
+    return out
+
+
+def fts_query(words: list[str]) -> str:
+    """An FTS5 MATCH expression that ORs the tokens, each quoted so no token is read as FTS syntax."""
+    unique = list(dict.fromkeys(words))
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique)

@@ -1,0 +1,1 @@
+"""The web layer: `create_app(settings)` builds the FastAPI app (JSON API and HTML pages)."""

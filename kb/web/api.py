@@ -1,0 +1,50 @@
+"""The JSON API: health, search, modules. Every bad parameter is a 4xx whose JSON names the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from kb.search import SearchError
+from kb.web.deps import LibraryDep, SearchDep
+
+router = APIRouter(prefix="/api")
+
+
+def error(status: int, field: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"field": field, "message": message}}, status_code=status)
+
+
+@router.get("/health")
+def health(searcher: SearchDep) -> dict[str, Any]:
+    m = searcher.index.manifest
+    return {"status": "ok", "index": {k: m.get(k) for k in ("build_id", "embedder", "dim", "documents",
+                                                            "sections", "chunks", "languages", "built_at",
+                                                            "skipped")}}
+
+
+@router.get("/search", response_model=None)
+def search(searcher: SearchDep, q: str = "", lang: str | None = None, module: str | None = None,
+           k: int = 10) -> dict[str, Any] | JSONResponse:
+    try:
+        return searcher.search(q, lang or None, module or None, k).as_dict()
+    except SearchError as exc:
+        return error(422, exc.field, exc.message)
+
+
+@router.get("/modules")
+def modules(library: LibraryDep) -> dict[str, Any]:
+    return {"modules": [m.as_dict() for m in library.modules()]}
+
+
+@router.get("/modules/{module}/{lang}", response_model=None)
+def module_document(library: LibraryDep, module: str, lang: str) -> dict[str, Any] | JSONResponse:
+    if module not in library.documents:
+        return error(404, "module", f"unknown module '{module}'")
+    doc = library.document(module, lang)
+    if doc is None:
+        return error(404, "lang", f"module '{module}' has no '{lang}' version; it has: "
+                                  f"{', '.join(library.languages(module))}")
+    return {**doc.as_dict(), "languages": library.languages(module)}

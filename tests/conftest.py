@@ -1,0 +1,80 @@
+"""Shared fixtures: a real index built once per session over tests/fixtures/guidelines with the real default
+embedder, the app on it, and a real uvicorn server on a free loopback port for HTTP and browser tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexer.build import build_index
+from indexer.embedders import Embedder, get_embedder
+from kb.search import Searcher
+from kb.service import open_searcher
+from kb.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return get_embedder("e5-small-q4")
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """Settings over a private copy of the fixture guidelines, with a freshly built index."""
+    root = tmp_path_factory.mktemp("kb")
+    content = root / "guidelines"
+    shutil.copytree(FIXTURES / "guidelines", content)
+    s = Settings(content_dir=content, index_dir=root / "index")
+    build_index(s, embedder, progress=False)
+    return s
+
+
+@pytest.fixture(scope="session")
+def searcher(settings: Settings, embedder: Embedder) -> Searcher:
+    return open_searcher(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, searcher: Searcher):  # noqa: ANN201
+    from kb.web.app import create_app
+
+    return create_app(settings, searcher)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:  # noqa: ANN001
+    """The app behind a real uvicorn server on loopback; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def http(live_server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        yield client
