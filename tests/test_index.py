@@ -1,0 +1,167 @@
+"""The indexer: what a build writes, incremental re-embedding, atomic publication, embedder bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import store
+from indexer.build import BuildError, build_index, is_stale
+from indexer.chunking import chunk_section
+from indexer.embedders import EmbedderError, get_embedder
+from indexer.store import IndexError_, current_build
+from kb.content import parse_document
+from kb.service import open_searcher
+from kb.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "guidelines"
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, embedder) -> Settings:  # noqa: ANN001
+    """A private content copy and index, so a test may edit and rebuild freely."""
+    shutil.copytree(FIXTURES, tmp_path / "guidelines")
+    s = Settings(content_dir=tmp_path / "guidelines", index_dir=tmp_path / "index")
+    build_index(s, embedder, progress=False)
+    return s
+
+
+def test_manifest_records_embedder_counts_and_fingerprint(settings: Settings) -> None:
+    manifest = store.read_manifest(settings.index_dir)
+    assert manifest["embedder"] == "e5-small-q4" and manifest["dim"] == 384
+    assert manifest["documents"] == 6 and manifest["languages"] == ["en", "vi", "zh"]
+    assert manifest["chunks"] >= manifest["sections"] >= 20
+    assert len(manifest["fingerprint"]) == 16 and manifest["built_at"]
+    assert not is_stale(settings)
+
+
+def test_chunks_carry_title_and_heading_path(searcher) -> None:  # noqa: ANN001
+    rows = [c for c in searcher.index.chunks.values() if c.section == "contraindications" and c.lang == "en"]
+    assert rows and rows[0].heading_path == ("Indications", "Contraindications")
+    assert rows[0].title == "TACE for liver cancer"
+
+
+def test_long_section_is_split_within_the_window(embedder) -> None:  # noqa: ANN001
+    doc, _ = parse_document(FIXTURES / "liver-tace" / "en.md")
+    section = doc.section("overview")
+    section.markdown = "\n\n".join([section.markdown] * 30)
+    chunks = chunk_section(doc, section, embedder.token_count, 512)
+    assert len(chunks) > 1
+    assert all(embedder.token_count(c.text) <= 512 for c in chunks)
+    assert all(c.text.startswith("TACE for liver cancer › Overview\n") for c in chunks)
+
+
+def test_one_edit_re_embeds_only_the_changed_chunk(fresh: Settings, embedder) -> None:  # noqa: ANN001
+    path = fresh.content_dir / "liver-tace" / "en.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("usually settles", "often settles"), encoding="utf-8")
+    assert is_stale(fresh)
+    report = build_index(fresh, embedder, progress=False)
+    assert report.embedded == 1 and report.reused == report.manifest["chunks"] - 1
+    hits = open_searcher(fresh, embedder).search("often settles", lang="en", k=1, mode="keyword").results
+    assert hits[0].section == "aftercare"
+
+
+def test_files_with_errors_are_skipped_and_named(fresh: Settings, embedder) -> None:  # noqa: ANN001
+    bad = fresh.content_dir / "liver-tace" / "vi.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("status: draft", "status: final"), encoding="utf-8")
+    report = build_index(fresh, embedder, progress=False)
+    assert report.skipped == [str(bad.resolve())] or report.skipped[0].endswith("liver-tace/vi.md")
+    searcher = open_searcher(fresh, embedder)
+    assert "vi" not in searcher.section_langs[("liver-tace", "overview")]
+
+
+def test_a_failed_build_leaves_the_previous_index_live(fresh: Settings, embedder, monkeypatch) -> None:  # noqa: ANN001
+    before = current_build(fresh.index_dir)
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "write_vectors", crash)
+    (fresh.content_dir / "liver-tace" / "en.md").write_text(
+        (fresh.content_dir / "liver-tace" / "en.md").read_text(encoding="utf-8") + "\nExtra line.\n",
+        encoding="utf-8")
+    with pytest.raises(OSError):
+        build_index(fresh, embedder, progress=False)
+    assert current_build(fresh.index_dir) == before
+    assert open_searcher(fresh, embedder).search("DEB-TACE", k=1).results[0].section == "deb-tace"
+
+
+KILLABLE = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from indexer.build import build_index
+    from indexer.embedders import get_embedder
+    from kb.settings import Settings
+
+    real = get_embedder("e5-small-q4")
+
+    class Slow:
+        id, dim, max_tokens = real.id, real.dim, real.max_tokens
+        token_count = staticmethod(real.token_count)
+        embed_queries = staticmethod(real.embed_queries)
+        def embed_passages(self, texts):
+            Path(sys.argv[3]).touch()
+            time.sleep(0.5)
+            return real.embed_passages(texts)
+
+    build_index(Settings(content_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])), Slow(), progress=False)
+""")
+
+
+def test_killing_a_build_midway_leaves_the_old_index_answering(fresh: Settings, embedder, tmp_path) -> None:  # noqa: ANN001
+    before = current_build(fresh.index_dir)
+    for lang in ("en", "zh", "vi"):  # every chunk changes, so the build has real work to be killed in
+        p = fresh.content_dir / "liver-tace" / f"{lang}.md"
+        p.write_text(p.read_text(encoding="utf-8").replace("{#overview}", "{#overview}\n\nRevised.\n"),
+                     encoding="utf-8")
+    started = tmp_path / "started"
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(fresh.content_dir), str(fresh.index_dir),
+                             str(started)], env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the build never started embedding"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert current_build(fresh.index_dir) == before
+    answer = open_searcher(fresh, embedder).search("drug-eluting beads doxorubicin", lang="en", k=1)
+    assert answer.results[0].section == "deb-tace"
+    report = build_index(fresh, embedder, progress=False)  # and the next build completes, reusing the cache
+    assert report.reused > 0
+    assert not [p for p in (fresh.index_dir / "builds").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_index_refuses_another_embedder(settings: Settings) -> None:
+    other = Settings(content_dir=settings.content_dir, index_dir=settings.index_dir,
+                     embedder="sentence-transformers:/nowhere/model")
+    with pytest.raises(IndexError_, match="rebuild it with 'kb index --embedder"):
+        open_searcher(other)
+
+
+def test_unknown_embedder_and_missing_index_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(EmbedderError, match="unknown embedder"):
+        get_embedder("word2vec")
+    with pytest.raises(IndexError_, match="kb index"):
+        open_searcher(Settings(content_dir=tmp_path, index_dir=tmp_path / "none"))
+    with pytest.raises(BuildError, match="nothing to index"):
+        build_index(Settings(content_dir=tmp_path, index_dir=tmp_path / "i"), progress=False)
+
+
+def test_index_stores_section_findings_for_the_web(settings: Settings) -> None:
+    build = current_build(settings.index_dir)
+    import sqlite3
+
+    db = sqlite3.connect(build / "meta.sqlite")
+    rows = set(db.execute("SELECT module, lang, section, rule FROM findings WHERE section IS NOT NULL"))
+    assert ("cancer-pain", "zh", "assessment", "outdated") in rows
+    meta = json.loads(db.execute("SELECT meta FROM documents WHERE module='liver-tace' AND lang='en'").fetchone()[0])
+    assert meta["status"] == "draft"

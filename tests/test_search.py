@@ -1,0 +1,86 @@
+"""Hybrid, section-aware, cross-lingual search over the fixture index with the real default embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.search import SearchError
+
+
+def top(searcher, query: str, **kw) -> tuple[str, str, str]:  # noqa: ANN001
+    r = searcher.search(query, **kw).results[0]
+    return r.module, r.section, r.lang
+
+
+def test_chinese_two_character_term_matches_by_keyword(searcher) -> None:  # noqa: ANN001
+    assert top(searcher, "肺癌", mode="keyword") == ("cancer-pain", "assessment", "zh")
+
+
+def test_vietnamese_without_diacritics_matches(searcher) -> None:  # noqa: ANN001
+    assert top(searcher, "chuan do opioid", mode="keyword", lang="vi")[:2] == ("cancer-pain", "titration")
+    assert top(searcher, "hat vi cau tai thuoc", mode="keyword")[:2] == ("liver-tace", "deb-tace")
+    response = searcher.search("chuan do opioid", lang="vi", mode="keyword")
+    r = response.results[0]
+    assert "Chuẩn độ" in r.heading
+
+
+@pytest.mark.parametrize("query, section", [("DEB-TACE", "deb-tace"), ("G-CSF", "side-effects"),
+                                            ("ECOG 0-1", "indications")])
+def test_acronyms_and_drug_names(searcher, query: str, section: str) -> None:  # noqa: ANN001
+    assert top(searcher, query)[1] == section
+    assert top(searcher, query, mode="keyword")[1] == section
+
+
+def test_results_are_sections_each_once(searcher) -> None:  # noqa: ANN001
+    results = searcher.search("TACE liver cancer", k=20).results
+    keys = [(r.module, r.section) for r in results]
+    assert len(keys) == len(set(keys))
+    assert all(r.url == f"/modules/{r.module}/{r.lang}#{r.section}" for r in results)
+
+
+def test_vietnamese_query_finds_the_chinese_section(searcher) -> None:  # noqa: ANN001
+    r = searcher.search("hạt vi cầu tải thuốc doxorubicin", lang="zh", k=3).results
+    assert (r[0].module, r[0].section, r[0].lang) == ("liver-tace", "deb-tace", "zh")
+    assert r[0].languages == ["zh", "en", "vi"]
+
+
+def test_chinese_query_answers_in_english_and_vietnamese(searcher) -> None:  # noqa: ANN001
+    for lang in ("en", "vi"):
+        assert top(searcher, "栓塞后综合征 发热", lang=lang) == ("liver-tace", "aftercare", lang)
+
+
+def test_without_language_filter_the_query_language_is_preferred(searcher) -> None:  # noqa: ANN001
+    assert top(searcher, "hội chứng sau nút mạch") == ("liver-tace", "aftercare", "vi")
+    assert top(searcher, "post-embolisation syndrome fever") == ("liver-tace", "aftercare", "en")
+
+
+def test_a_section_missing_in_the_filtered_language_is_not_shown(searcher) -> None:  # noqa: ANN001
+    results = searcher.search("G-CSF bone pain", lang="vi", k=10).results
+    assert all(r.lang == "vi" for r in results)
+    assert ("cancer-pain", "side-effects") not in [(r.module, r.section) for r in results]
+
+
+def test_module_filter(searcher) -> None:  # noqa: ANN001
+    results = searcher.search("pain", module="liver-tace", k=10).results
+    assert results and {r.module for r in results} == {"liver-tace"}
+
+
+def test_snippet_highlights_point_at_matched_words(searcher) -> None:  # noqa: ANN001
+    r = searcher.search("ung thu gan", lang="vi").results[0]
+    marked = [r.snippet[s:e].lower() for s, e in r.highlights]
+    assert marked and all(m in ("ung", "thư", "gan") for m in marked)
+
+
+def test_answers_are_cached(searcher) -> None:  # noqa: ANN001
+    a = searcher.search("morphine titration", k=5)
+    assert searcher.search("  morphine   titration ", k=5) is a
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"query": ""}, "q"), ({"query": "x" * 501}, "q"), ({"query": "x", "k": 0}, "k"),
+    ({"query": "x", "k": 51}, "k"), ({"query": "x", "lang": "fr"}, "lang"), ({"query": "x", "module": "nope"}, "module"),
+])
+def test_bad_requests_name_the_field(searcher, kwargs: dict, field: str) -> None:  # noqa: ANN001
+    with pytest.raises(SearchError) as err:
+        searcher.search(**kwargs)
+    assert err.value.field == field
