@@ -9,6 +9,7 @@ Vietnamese."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -19,6 +20,7 @@ import numpy as np
 
 from indexer.embedders import Embedder
 from indexer.store import IndexData, IndexError_
+from kb import LANGS
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, query_terms
 from kb.text import fts_query, tokens
@@ -88,7 +90,7 @@ class Searcher:
                 f"rebuild it with 'kb index --embedder {embedder.id}', or search it with "
                 f"'--embedder {index.embedder}'")
         self.index, self.embedder, self.glossary = index, embedder, glossary
-        self.langs: list[str] = list(index.manifest["languages"])
+        self.langs: list[str] = [L for L in LANGS if L in index.manifest["languages"]]
         self.sections: dict[tuple[str, str, str], _Section] = {}
         self.section_langs: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.modules: dict[str, dict[str, str]] = defaultdict(dict)
@@ -145,10 +147,11 @@ class Searcher:
         expansions = {L: self.glossary.expansions(q, L) for L in self.langs} if self.glossary else {}
         lists: list[tuple[str, list[tuple[str, str]]]] = []
         if mode in ("hybrid", "dense"):
-            vector = self._query_vector(q)
+            vector = self.query_vector(q)
             lists += [(L, self._dense(vector, L, module)) for L in self.langs]
         if mode in ("hybrid", "keyword"):
             lists += [(L, self._keyword(q, expansions.get(L, []), L, module)) for L in self.langs]
+        asked_in = query_language(q)
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         best_chunk: dict[tuple[str, str, str], int] = {}
@@ -161,7 +164,8 @@ class Searcher:
         results: list[SearchResult] = []
         for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
             langs = self.section_langs.get((module_id, sid), [])
-            shown = lang if lang else max(langs, key=lambda L: by_lang[(module_id, sid)].get(L, 0.0), default=None)
+            evidence = by_lang[(module_id, sid)]
+            shown = lang or max(langs, key=lambda L: (evidence.get(L, 0.0), L == asked_in), default=None)
             if shown is None or shown not in langs:
                 continue
             results.append(self._result(q, module_id, sid, shown, score, langs, expansions.get(shown, []),
@@ -171,7 +175,8 @@ class Searcher:
         return SearchResponse(q, results, lang, module, k,
                               expansions={L: v for L, v in expansions.items() if v})
 
-    def _query_vector(self, q: str) -> np.ndarray:
+    def query_vector(self, q: str) -> np.ndarray:
+        """The query embedding, cached: filters and modes of the same query share it."""
         with self._cache_lock:
             if q in self._vectors:
                 return self._vectors[q]
@@ -224,3 +229,12 @@ class Searcher:
         snippet, highlights = make_snippet(body, query_terms(q, expansions))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}")
+
+
+def query_language(q: str) -> str | None:
+    """A guess at the query's language from its script, used only to break ties between languages."""
+    if re.search(r"[\u3400-\u9fff]", q):
+        return "zh"
+    if re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", q.lower()):
+        return "vi"
+    return None

@@ -37,7 +37,8 @@ class SentenceTransformerEmbedder:
                                 f"attempted): give a local folder or a model in the Hugging Face cache ({exc})"
                                 ) from exc
         self.id = f"sentence-transformers:{name_or_path}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
         self.max_tokens = int(getattr(self._model, "max_seq_length", 512) or 512)
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         if "e5" in name_or_path.lower():

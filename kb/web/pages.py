@@ -1,0 +1,292 @@
+"""The HTML pages: search, module list, reading view, side-by-side view, and error pages, all in the UI language.
+
+Every page is server-rendered and works without JavaScript; site/static/app.js only adds search-as-you-type and
+the projector controls. The search page and /api/search make the same `Searcher.search()` call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from kb.library import CompareRow, DocumentView, Library, ModuleSummary
+from kb.search import MAX_QUERY, SearchError, SearchResponse, SearchResult
+from kb.settings import Settings
+from kb.web.deps import LibraryDep, SearchDep, SettingsDep
+from kb.web.i18n import N_, language_name
+from kb.web.templating import Renderer, Ui
+
+PAGE_SIZE = 10
+
+STATUS_LABELS = {"draft": N_("Draft"), "reviewed": N_("Reviewed")}
+FLAG_LABELS = {
+    "outdated": N_("Outdated translation"),
+    "not-stamped": N_("Not checked against the source"),
+    "numbers": N_("Check the numbers"),
+    "section-extra": N_("Not in the source"),
+}
+FLAG_HINTS = {
+    "outdated": N_("The source section has changed since this translation was made."),
+    "not-stamped": N_("This translation has not been checked against the current source."),
+    "numbers": N_("A number in the source is missing from this translation."),
+    "section-extra": N_("This section has no counterpart in the source language."),
+}
+ERROR_TITLES = {404: N_("Page not found"), 500: N_("Something went wrong")}
+ERROR_MESSAGES = {
+    404: N_("There is no page at this address."),
+    500: N_("The server could not show this page. Please try again; if it keeps happening, tell the "
+            "course organiser."),
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def get_renderer(request: Request) -> Renderer:
+    return request.app.state.renderer
+
+
+def get_ui(request: Request) -> Ui:
+    return request.app.state.renderer.ui(request)
+
+
+RendererDep = Annotated[Renderer, Depends(get_renderer)]
+UiDep = Annotated[Ui, Depends(get_ui)]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the pages, /static and the HTML error pages to an app built by `create_app`."""
+    renderer = Renderer(settings)
+    app.state.renderer = renderer
+    app.state.html_error = lambda request, status: error_page(request, renderer, status)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=settings.site_dir / "static"), name="static")
+
+
+# --- view models: what the templates show, worked out in Python so the templates stay declarative ---
+
+@dataclass
+class ResultView:
+    """One search result as the page shows it, with its module title in the UI language."""
+
+    result: SearchResult
+    module_title: str
+    compare_url: str | None
+
+
+@dataclass
+class Link:
+    href: str
+    label: str
+    lang: str | None = None
+
+
+@dataclass
+class Notice:
+    text: str
+    kind: str = "info"
+    links: list[Link] = field(default_factory=list)
+
+
+def compare_url(module: str, first: str, languages: list[str], section: str | None = None) -> str | None:
+    """The side-by-side view of `first` and up to two other languages, at `section`; None for one language."""
+    langs = [first] + [L for L in languages if L != first]
+    if len(langs) < 2:
+        return None
+    return f"/compare/{module}?langs={','.join(langs[:3])}" + (f"#{section}" if section else "")
+
+
+def module_summaries(library: Library) -> dict[str, ModuleSummary]:
+    return {m.module: m for m in library.modules()}
+
+
+def status_label(ui: Ui, status: str) -> str:
+    return ui.gettext(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def flag_views(ui: Ui, flags: dict[str, str]) -> list[dict[str, str]]:
+    """Translated label and hint of each section flag; the English finding stays available as a tooltip."""
+    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule]),
+             "detail": message} for rule, message in flags.items() if rule in FLAG_LABELS]
+
+
+# --- pages ---
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: SearchDep, library: LibraryDep,
+                q: str = "", lang: str = "", module: str = "") -> Response:
+    """Search: a GET form that works without JavaScript; app.js turns it into search-as-you-type."""
+    notices: list[Notice] = []
+    if lang and lang not in searcher.langs:
+        notices.append(Notice(ui.gettext("Unknown language filter “%(value)s”: searching all languages.",
+                                          value=lang), "warning"))
+        lang = ""
+    if module and module not in searcher.modules:
+        notices.append(Notice(ui.gettext("Unknown module filter “%(value)s”: searching all modules.",
+                                         value=module), "warning"))
+        module = ""
+    response: SearchResponse | None = None
+    status = 200
+    if q.strip():
+        try:
+            response = searcher.search(q, lang or None, module or None, PAGE_SIZE)
+        except SearchError as exc:
+            status = 422
+            text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
+                    if exc.field == "q" else ui.gettext("This search could not be run."))
+            notices.append(Notice(text, "error"))
+    modules = module_summaries(library)
+    results = [ResultView(r, modules[r.module].title(ui.locale) if r.module in modules else r.title,
+                          compare_url(r.module, r.lang, r.languages, r.section))
+               for r in (response.results if response else [])]
+    return renderer.render(request, ui, "search.html", {
+        "q": q, "lang": lang, "module": module, "searched": response is not None, "results": results,
+        "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
+        "is_home": request.url.path == "/",
+    }, status)
+
+
+@router.get("/modules", response_class=HTMLResponse)
+def modules_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep) -> Response:
+    """Every module with its title in the UI language, languages, version, updated date and review status."""
+    modules = library.modules()
+    return renderer.render(request, ui, "modules.html", {
+        "modules": modules,
+        "statuses": {m.module: status_label(ui, m.status) for m in modules},
+        "compare_urls": {m.module: compare_url(m.module, m.languages[0], m.languages) if m.languages else None
+                         for m in modules},
+    })
+
+
+@router.get("/modules/{module}", response_class=HTMLResponse)
+def module_home(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str) -> Response:
+    """A module without a language: its version in the UI language, else its source language."""
+    langs = library.languages(module)
+    if not langs:
+        return not_found_module(request, renderer, ui, module)
+    source = library.source(module)
+    lang = ui.locale if ui.locale in langs else (source.lang if source else langs[0])
+    return RedirectResponse(f"/modules/{module}/{lang}", status_code=307)
+
+
+@router.get("/modules/{module}/{lang}", response_class=HTMLResponse)
+def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str,
+                 lang: str) -> Response:
+    """A module in one language: table of contents, metadata, disclaimer, and per-section links to the
+    same section in the other languages."""
+    if module not in library.documents:
+        return not_found_module(request, renderer, ui, module)
+    doc = library.document(module, lang)
+    if doc is None:
+        return not_found_language(request, renderer, ui, library, module, lang)
+    others = [L for L in library.languages(module) if L != lang]
+    other_docs = {L: library.document(module, L) for L in others}
+    section_langs = {s.id: [L for L in others if (d := other_docs[L]) is not None and d.section(s.id)]
+                     for s in doc.sections}
+    return renderer.render(request, ui, "reading.html", {
+        "doc": doc, "module_title": library_title(library, module, ui.locale), "others": others,
+        "section_langs": section_langs, "preface": preface(doc), "status": status_label(ui, doc.status),
+        "flags": {s.id: flag_views(ui, s.flags) for s in doc.sections},
+        "compare_url": compare_url(module, lang, library.languages(module)),
+        "source_lang": (library.source(module) or doc).lang,
+    })
+
+
+@router.get("/compare/{module}", response_class=HTMLResponse)
+def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, settings: SettingsDep,
+                 module: str, langs: Annotated[list[str], Query()] = []) -> Response:  # noqa: B006
+    """Two or three languages side by side, one grid row per section id so every column lands on `#section`.
+
+    `?langs=vi,zh` (or repeated `langs=` from the no-JavaScript form) picks the columns; an unknown language
+    is a 404, a wrong count or a language the module lacks falls back to a sensible choice with a notice."""
+    if module not in library.documents:
+        return not_found_module(request, renderer, ui, module)
+    available = library.languages(module)
+    wanted: list[str] = []
+    for value in langs:
+        for code in value.split(","):
+            code = code.strip().lower()
+            if code and code not in wanted:
+                wanted.append(code)
+    unknown = [L for L in wanted if L not in settings.langs]
+    if unknown:
+        return renderer.render(request, ui, "error.html", {
+            "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
+            "message": ui.gettext("Unknown language “%(value)s”.", value=unknown[0]),
+            "links": [Link(f"/compare/{module}", ui.gettext("Side-by-side view of this module"))]}, 404)
+    notices: list[Notice] = []
+    for L in [L for L in wanted if L not in available]:
+        notices.append(Notice(ui.gettext("This module has no %(language)s version.", language=language_name(L)),
+                              "warning"))
+    chosen = [L for L in wanted if L in available]
+    default = available[:3]
+    if wanted and not 2 <= len(chosen) <= 3:
+        if len(available) >= 2:
+            notices.append(Notice(ui.gettext("Choose two or three languages to compare."), "warning"))
+        chosen = default
+    elif not wanted:
+        chosen = default
+    docs = {L: library.document(module, L) for L in chosen}
+    rows: list[CompareRow] = library.compare(module, chosen) if len(chosen) >= 2 else []
+    if len(available) < 2:
+        notices.append(Notice(
+            ui.gettext("This module is only available in %(language)s.", language=language_name(available[0])),
+            "info", [Link(f"/modules/{module}/{available[0]}", ui.gettext("Read it"), available[0])]))
+    return renderer.render(request, ui, "compare.html", {
+        "module": module, "module_title": library_title(library, module, ui.locale), "available": available,
+        "chosen": chosen, "docs": docs, "rows": rows, "notices": notices,
+        "headings": {row.id: next((c.heading for c in row.cells.values() if c), row.id) for row in rows},
+        "flags": {(row.id, L): flag_views(ui, cell.flags) for row in rows for L, cell in row.cells.items() if cell},
+        "outdated": sum(1 for row in rows for cell in row.cells.values() if cell and "outdated" in cell.flags),
+        "gaps": sum(1 for row in rows for cell in row.cells.values() if cell is None),
+    })
+
+
+# --- helpers and error pages ---
+
+def library_title(library: Library, module: str, locale: str) -> str:
+    """The module's title in the UI language when that translation exists."""
+    summary = module_summaries(library).get(module)
+    return summary.title(locale) if summary else module
+
+
+def preface(doc: DocumentView) -> str:
+    """Rendered HTML before the first heading (sections carry everything after it)."""
+    first = doc.html.find("<h")
+    return doc.html if first < 0 and not doc.sections else doc.html[:max(first, 0)]
+
+
+def not_found_module(request: Request, renderer: Renderer, ui: Ui, module: str) -> Response:
+    return renderer.render(request, ui, "error.html", {
+        "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
+        "message": ui.gettext("There is no module “%(value)s”.", value=module),
+        "links": [Link("/modules", ui.gettext("All modules"))]}, 404)
+
+
+def not_found_language(request: Request, renderer: Renderer, ui: Ui, library: Library, module: str,
+                       lang: str) -> Response:
+    return renderer.render(request, ui, "error.html", {
+        "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
+        "message": ui.gettext("This module has no version in “%(value)s”. It is available in:", value=lang),
+        "links": [Link(f"/modules/{module}/{L}", language_name(L), L) for L in library.languages(module)]}, 404)
+
+
+def error_page(request: Request, renderer: Renderer, status: int) -> Response:
+    """The HTML page for an HTTP error or a crash: in the UI language, never a traceback."""
+    from kb.web.app import SECURITY_HEADERS
+
+    ui = renderer.ui(request)
+    try:
+        response = renderer.render(request, ui, "error.html", {
+            "status": status, "title": ui.gettext(ERROR_TITLES.get(status, N_("Request error"))),
+            "message": ui.gettext(ERROR_MESSAGES.get(status, N_("The server could not handle this request."))),
+            "links": []}, status)
+    except Exception:  # the error page itself failed: still no traceback
+        response = HTMLResponse("<!doctype html><title>Error</title><h1>Error</h1>", status_code=status)
+    # A crash is answered outside the middleware that adds these, so add them here.
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
