@@ -21,6 +21,10 @@ import faiss
 import numpy as np
 
 FORMAT = 1
+
+# Flat searches over a few thousand vectors take microseconds; OpenMP's thread start-up and spinning would cost
+# milliseconds per query and fight the embedder for the two cores.
+faiss.omp_set_num_threads(1)
 SCHEMA = """
 CREATE TABLE documents (module TEXT, lang TEXT, path TEXT, title TEXT, meta TEXT, html TEXT,
                         PRIMARY KEY (module, lang));

@@ -4,13 +4,19 @@ offsets (never by HTML), so each front end escapes the text and highlights safel
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from kb.text import fold
 
 WIDTH = 220
 
 
-def query_terms(query: str, expansions: list[str]) -> list[str]:
+def query_terms(query: str, expansions: list[str]) -> tuple[str, ...]:
+    return _query_terms(query, tuple(expansions))
+
+
+@lru_cache(maxsize=1024)
+def _query_terms(query: str, expansions: tuple[str, ...]) -> tuple[str, ...]:
     """Folded words to highlight: the query's words and CJK runs, and glossary forms of this language."""
     terms: list[str] = []
     for part in [query, *expansions]:
@@ -20,10 +26,10 @@ def query_terms(query: str, expansions: list[str]) -> list[str]:
                 terms.append(word)
             if re.fullmatch(r"[\u3400-\u9fff]{3,}", word):
                 terms += [word[i:i + 2] for i in range(len(word) - 1)]
-    return sorted(set(terms), key=len, reverse=True)
+    return tuple(sorted(set(terms), key=len, reverse=True))
 
 
-def make_snippet(text: str, terms: list[str], width: int = WIDTH) -> tuple[str, list[list[int]]]:
+def make_snippet(text: str, terms: tuple[str, ...], width: int = WIDTH) -> tuple[str, list[list[int]]]:
     """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
     text = " ".join(text.split())
     folded = _fold_aligned(text)
@@ -46,21 +52,24 @@ def make_snippet(text: str, terms: list[str], width: int = WIDTH) -> tuple[str, 
 
 def _fold_aligned(text: str) -> str:
     """fold() character by character, so offsets in the folded text are offsets in the original."""
-    out = []
-    for ch in text:
-        f = fold(ch)
-        out.append(f if len(f) == 1 else ch.lower()[:1] or ch)
-    return "".join(out)
+    return "".join(map(_fold_char, text))
 
 
-def _find(folded: str, terms: list[str]) -> list[list[int]]:
-    taken = [False] * len(folded)
-    spans: list[list[int]] = []
-    for term in terms:
-        cjk = bool(re.match(r"[\u3400-\u9fff]", term))
-        pattern = re.escape(term) if cjk else rf"(?<![^\W_]){re.escape(term)}(?![^\W_])"
-        for m in re.finditer(pattern, folded):
-            if not any(taken[m.start():m.end()]):
-                spans.append([m.start(), m.end()])
-                taken[m.start():m.end()] = [True] * (m.end() - m.start())
-    return sorted(spans)
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    f = fold(ch)
+    return f if len(f) == 1 else (ch.lower()[:1] or ch)
+
+
+def _find(folded: str, terms: tuple[str, ...]) -> list[list[int]]:
+    pattern = _pattern(terms)
+    return [[m.start(), m.end()] for m in pattern.finditer(folded)] if pattern else []
+
+
+@lru_cache(maxsize=1024)
+def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation, longest terms first, so overlapping terms mark the longest match once.
+    CJK terms match anywhere; other terms only as whole words."""
+    parts = [re.escape(t) if re.match(r"[\u3400-\u9fff]", t) else rf"(?<![^\W_]){re.escape(t)}(?![^\W_])"
+             for t in terms]
+    return re.compile("|".join(parts)) if parts else None
