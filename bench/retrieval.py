@@ -42,7 +42,7 @@ def write_xquad_content(xquad: Path, out: Path, articles: int | None) -> list[Qu
     """XQuAD as parallel guideline modules; returns its questions with their gold sections."""
     data = {L: json.loads((xquad / f"xquad.{L}.json").read_text(encoding="utf-8"))["data"] for L in LANGS}
     queries: list[Query] = []
-    for a, article in enumerate(data["en"][:articles]):
+    for a in range(len(data["en"][:articles])):
         module = f"xquad-{a + 1:02d}"
         (out / module).mkdir(parents=True, exist_ok=True)
         for L in LANGS:
@@ -86,7 +86,7 @@ def ranks_bare(searcher: Searcher, queries: list[Query]) -> dict[tuple[str, str]
         keys = [(m, s) for (m, L, s) in searcher.sections if L == target]
         passages = embedder.embed_passages([searcher.sections[(m, target, s)].text for m, s in keys])
         order = np.argsort(-(qvecs @ passages.T), axis=1)[:, :10]
-        for (text, qlang, gold), row in zip(queries, order, strict=True):
+        for (_, qlang, gold), row in zip(queries, order, strict=True):
             top = [keys[i] for i in row]
             out[(qlang, target)].append(top.index(gold) + 1 if gold in top else None)
     return out

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from kb import LANGS
-from kb.markdown import parser, plain_text, split_heading
+from kb.markdown import parser, plain_text
 
 REQUIRED_FIELDS = ("module", "title", "lang", "version", "updated", "status", "sources", "disclaimer")
 OPTIONAL_FIELDS = ("translation_of", "translated_from", "reviewers", "summary")

@@ -34,6 +34,8 @@ class Glossary:
         for term in self.terms:
             for form in (*term.abbr, *(f for fs in term.forms.values() for f in fs)):
                 self._by_form.setdefault(fold(form), term)
+                if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
+                    self._by_form.setdefault(fold(form[:-1]), term)
         keys = sorted(self._by_form, key=len, reverse=True)
         if keys:
             self._pattern = re.compile("|".join(_boundary(k) for k in keys))

@@ -28,7 +28,8 @@ def fold(text: str) -> str:
 def tokens(text: str, *, query: bool = False) -> list[str]:
     """Keyword tokens of a text; `query=True` leaves out CJK single characters unless the run is one character."""
     out: list[str] = []
-    prev_word: str | None = None
+    prev_word: str | None = None  # the previous Latin word, when only one character separates it from this one
+    prev_end = -2
     for m in _TOKEN.finditer(fold(text)):
         run = m.group(0)
         if _CJK.fullmatch(run):
@@ -43,7 +44,7 @@ def tokens(text: str, *, query: bool = False) -> list[str]:
         out.append(run)
         if "-" in run or "." in run:
             out += [p for p in re.split(r"[-.]", run) if len(p) > 1 or p.isdigit()]
-        if prev_word is not None and m.start() - prev_end <= 1:
+        if prev_word is not None and m.start() - prev_end == 1:
             out.append(f"{prev_word}_{run}")
         prev_word, prev_end = run, m.end()
     return out

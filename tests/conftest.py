@@ -45,8 +45,11 @@ def searcher(settings: Settings, embedder: Embedder) -> Searcher:
 
 @pytest.fixture(scope="session")
 def app(settings: Settings, searcher: Searcher):  # noqa: ANN201
+    """The app; UI catalogs are compiled first, so pytest alone (without make install) renders translated pages."""
     from kb.web.app import create_app
+    from kb.web.i18n import compile_catalogs
 
+    compile_catalogs(settings.translations_dir)
     return create_app(settings, searcher)
 
 

@@ -78,7 +78,8 @@ def test_answers_are_cached(searcher) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"query": ""}, "q"), ({"query": "x" * 501}, "q"), ({"query": "x", "k": 0}, "k"),
-    ({"query": "x", "k": 51}, "k"), ({"query": "x", "lang": "fr"}, "lang"), ({"query": "x", "module": "nope"}, "module"),
+    ({"query": "x", "k": 51}, "k"), ({"query": "x", "lang": "fr"}, "lang"),
+    ({"query": "x", "module": "nope"}, "module"),
 ])
 def test_bad_requests_name_the_field(searcher, kwargs: dict, field: str) -> None:  # noqa: ANN001
     with pytest.raises(SearchError) as err:

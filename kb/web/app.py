@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.library import Library
@@ -17,9 +17,10 @@ from kb.web import api
 log = logging.getLogger("kb.web")
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -44,12 +45,16 @@ def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+        return secure(await call_next(request))
 
     return app
+
+
+def secure(response: Response) -> Response:
+    """Add the security headers a response does not set itself."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _install_pages(app: FastAPI, settings: Settings) -> None:
@@ -74,12 +79,14 @@ def _install_errors(app: FastAPI) -> None:
         handler = getattr(app.state, "html_error", None)
         if handler is not None and not request.url.path.startswith("/api/"):
             return handler(request, exc.status_code)
-        return JSONResponse({"error": {"field": "path", "message": str(exc.detail)}}, status_code=exc.status_code)
+        body = {"error": {"field": "path", "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
+    async def crash(request: Request, exc: Exception) -> Response:
+        """Starlette answers unhandled errors outside the middleware stack, so headers are added here too."""
         log.exception("unhandled error on %s", request.url.path)
         handler = getattr(app.state, "html_error", None)
         if handler is not None and not request.url.path.startswith("/api/"):
-            return handler(request, 500)
-        return JSONResponse({"error": {"field": None, "message": "internal error"}}, status_code=500)
+            return secure(handler(request, 500))
+        return secure(JSONResponse({"error": {"field": None, "message": "internal error"}}, status_code=500))

@@ -1,8 +1,8 @@
-"""The UI language: which locale a request gets (`?ui=`, then the cookie, then Accept-Language, then the default),
-the compiled Babel catalogs per locale, and dates formatted for a locale.
+"""The UI language: which locale a request gets (`?ui=`, then the cookie, then Accept-Language, then the
+default), the compiled Babel catalogs per locale, and dates formatted for a locale.
 
-Catalogs are compiled at install (`make i18n-compile`), never committed; a missing one falls back to the English
-msgids with a warning, so a fresh checkout still serves pages."""
+Catalogs are compiled at install (`make i18n-compile`), never committed; a missing one falls back to the
+English msgids with a warning, so a fresh checkout still serves pages."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ def load_catalogs(directory: Path, locales: Iterable[str]) -> dict[str, NullTran
 
 
 def compile_catalogs(directory: Path) -> list[Path]:
-    """Compile every .po whose .mo is missing or older (what `pybabel compile` does); the .mo files written.
+    """Compile every .po whose .mo is missing or older (as `pybabel compile` does); the .mo files written.
 
-    For test sessions and tools that run without `make install`; fuzzy entries are left out, as pybabel does."""
+    For test sessions and tools that run without `make install`; fuzzy entries are left out, like pybabel."""
     written = []
     for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         mo = po.with_suffix(".mo")
@@ -90,7 +90,7 @@ def parse_accept_language(header: str) -> list[str]:
 
 
 def negotiate_locale(request: Request, locales: tuple[str, ...], default: str) -> tuple[str, bool]:
-    """The UI locale of a request, and whether it was chosen just now with `?ui=` (so the cookie must be set)."""
+    """The UI locale of a request, and whether it was chosen just now with `?ui=` (so the cookie is set)."""
     asked = request.query_params.get("ui", "").lower()
     if asked in locales:
         return asked, True

@@ -1,7 +1,7 @@
-"""The HTML pages: search, module list, reading view, side-by-side view, and error pages, all in the UI language.
+"""The HTML pages: search, module list, reading view, side-by-side view and error pages, in the UI language.
 
-Every page is server-rendered and works without JavaScript; site/static/app.js only adds search-as-you-type and
-the projector controls. The search page and /api/search make the same `Searcher.search()` call."""
+Every page is server-rendered and works without JavaScript; site/static/app.js only adds search-as-you-type
+and the projector controls. The search page and /api/search make the same `Searcher.search()` call."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ FLAG_HINTS = {
     "numbers": N_("A number in the source is missing from this translation."),
     "section-extra": N_("This section has no counterpart in the source language."),
 }
-ERROR_TITLES = {404: N_("Page not found"), 500: N_("Something went wrong")}
+ERROR_TITLES = {0: N_("Request error"), 404: N_("Page not found"), 500: N_("Something went wrong")}
+"""Title and message of an error page by status; 0 is any other status."""
 ERROR_MESSAGES = {
+    0: N_("The server could not handle this request."),
     404: N_("There is no page at this address."),
     500: N_("The server could not show this page. Please try again; if it keeps happening, tell the "
             "course organiser."),
@@ -107,9 +109,10 @@ def status_label(ui: Ui, status: str) -> str:
 
 
 def flag_views(ui: Ui, flags: dict[str, str]) -> list[dict[str, str]]:
-    """Translated label and hint of each section flag; the English finding stays available as a tooltip."""
-    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule]),
-             "detail": message} for rule, message in flags.items() if rule in FLAG_LABELS]
+    """Translated label and hint of each section flag; the finding's own message is for editors (`kb check`):
+    it is English and names files on the server."""
+    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule])}
+            for rule in flags if rule in FLAG_LABELS]
 
 
 # --- pages ---
@@ -145,7 +148,6 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     return renderer.render(request, ui, "search.html", {
         "q": q, "lang": lang, "module": module, "searched": response is not None, "results": results,
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
-        "is_home": request.url.path == "/",
     }, status)
 
 
@@ -162,7 +164,8 @@ def modules_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
 
 
 @router.get("/modules/{module}", response_class=HTMLResponse)
-def module_home(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str) -> Response:
+def module_home(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep,
+                module: str) -> Response:
     """A module without a language: its version in the UI language, else its source language."""
     langs = library.languages(module)
     if not langs:
@@ -191,13 +194,13 @@ def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "section_langs": section_langs, "preface": preface(doc), "status": status_label(ui, doc.status),
         "flags": {s.id: flag_views(ui, s.flags) for s in doc.sections},
         "compare_url": compare_url(module, lang, library.languages(module)),
-        "source_lang": (library.source(module) or doc).lang,
     })
 
 
 @router.get("/compare/{module}", response_class=HTMLResponse)
-def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, settings: SettingsDep,
-                 module: str, langs: Annotated[list[str], Query()] = []) -> Response:  # noqa: B006
+def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep,
+                 settings: SettingsDep, module: str,
+                 langs: Annotated[list[str], Query()] = []) -> Response:  # noqa: B006
     """Two or three languages side by side, one grid row per section id so every column lands on `#section`.
 
     `?langs=vi,zh` (or repeated `langs=` from the no-JavaScript form) picks the columns; an unknown language
@@ -219,8 +222,8 @@ def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
             "links": [Link(f"/compare/{module}", ui.gettext("Side-by-side view of this module"))]}, 404)
     notices: list[Notice] = []
     for L in [L for L in wanted if L not in available]:
-        notices.append(Notice(ui.gettext("This module has no %(language)s version.", language=language_name(L)),
-                              "warning"))
+        notices.append(Notice(ui.gettext("This module has no %(language)s version.",
+                                         language=language_name(L)), "warning"))
     chosen = [L for L in wanted if L in available]
     default = available[:3]
     if wanted and not 2 <= len(chosen) <= 3:
@@ -231,17 +234,19 @@ def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         chosen = default
     docs = {L: library.document(module, L) for L in chosen}
     rows: list[CompareRow] = library.compare(module, chosen) if len(chosen) >= 2 else []
+    cells = [(row.id, L, cell) for row in rows for L, cell in row.cells.items()]
     if len(available) < 2:
         notices.append(Notice(
-            ui.gettext("This module is only available in %(language)s.", language=language_name(available[0])),
+            ui.gettext("This module is only available in %(language)s.",
+                       language=language_name(available[0])),
             "info", [Link(f"/modules/{module}/{available[0]}", ui.gettext("Read it"), available[0])]))
     return renderer.render(request, ui, "compare.html", {
         "module": module, "module_title": library_title(library, module, ui.locale), "available": available,
         "chosen": chosen, "docs": docs, "rows": rows, "notices": notices,
         "headings": {row.id: next((c.heading for c in row.cells.values() if c), row.id) for row in rows},
-        "flags": {(row.id, L): flag_views(ui, cell.flags) for row in rows for L, cell in row.cells.items() if cell},
-        "outdated": sum(1 for row in rows for cell in row.cells.values() if cell and "outdated" in cell.flags),
-        "gaps": sum(1 for row in rows for cell in row.cells.values() if cell is None),
+        "flags": {(sid, L): flag_views(ui, cell.flags) for sid, L, cell in cells if cell},
+        "outdated": sum(1 for _, _, cell in cells if cell and "outdated" in cell.flags),
+        "gaps": sum(1 for _, _, cell in cells if cell is None),
     })
 
 
@@ -262,8 +267,7 @@ def preface(doc: DocumentView) -> str:
 def not_found_module(request: Request, renderer: Renderer, ui: Ui, module: str) -> Response:
     return renderer.render(request, ui, "error.html", {
         "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
-        "message": ui.gettext("There is no module “%(value)s”.", value=module),
-        "links": [Link("/modules", ui.gettext("All modules"))]}, 404)
+        "message": ui.gettext("There is no module “%(value)s”.", value=module), "links": []}, 404)
 
 
 def not_found_language(request: Request, renderer: Renderer, ui: Ui, library: Library, module: str,
@@ -271,7 +275,8 @@ def not_found_language(request: Request, renderer: Renderer, ui: Ui, library: Li
     return renderer.render(request, ui, "error.html", {
         "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
         "message": ui.gettext("This module has no version in “%(value)s”. It is available in:", value=lang),
-        "links": [Link(f"/modules/{module}/{L}", language_name(L), L) for L in library.languages(module)]}, 404)
+        "links": [Link(f"/modules/{module}/{L}", language_name(L), L) for L in library.languages(module)],
+    }, 404)
 
 
 def error_page(request: Request, renderer: Renderer, status: int) -> Response:
@@ -281,8 +286,8 @@ def error_page(request: Request, renderer: Renderer, status: int) -> Response:
     ui = renderer.ui(request)
     try:
         response = renderer.render(request, ui, "error.html", {
-            "status": status, "title": ui.gettext(ERROR_TITLES.get(status, N_("Request error"))),
-            "message": ui.gettext(ERROR_MESSAGES.get(status, N_("The server could not handle this request."))),
+            "status": status, "title": ui.gettext(ERROR_TITLES.get(status, ERROR_TITLES[0])),
+            "message": ui.gettext(ERROR_MESSAGES.get(status, ERROR_MESSAGES[0])),
             "links": []}, status)
     except Exception:  # the error page itself failed: still no traceback
         response = HTMLResponse("<!doctype html><title>Error</title><h1>Error</h1>", status_code=status)

@@ -79,7 +79,7 @@ def _day(context: Context, value: object) -> str:
 
 
 def highlight(text: str, spans: list[list[int]] | None) -> Markup:
-    """The text escaped, with each [start, end) span wrapped in <mark>; bad or overlapping spans are skipped."""
+    """The text escaped, each [start, end) span wrapped in <mark>; bad or overlapping spans are skipped."""
     pairs: list[tuple[int, int]] = []
     for span in spans or []:
         try:
@@ -99,7 +99,7 @@ def highlight(text: str, spans: list[list[int]] | None) -> Markup:
 
 
 def short_title(title: str) -> str:
-    """A module title up to its colon ("Cancer pain management: assessment, ..." -> "Cancer pain management")."""
+    """A title up to its colon: "Cancer pain management: assessment, ..." -> "Cancer pain management"."""
     for colon in ("：", ":"):
         head, found, _ = title.partition(colon)
         if found and head.strip():
@@ -108,10 +108,12 @@ def short_title(title: str) -> str:
 
 
 def with_query(request: Request, **params: str | None) -> str:
-    """This page's path and query with some parameters replaced (None drops one); for links that keep state."""
+    """This page's path and query with some parameters replaced (None drops one): links that keep state."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in params]
     query += [(k, v) for k, v in params.items() if v is not None]
-    return request.url.path + ("?" + urlencode(query) if query else "")
+    # "//host/..." (or "/\host") would be a link to another site: keep links on this one.
+    path = "/" + request.url.path.lstrip("/\\")
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def static_helper(static_dir: Path) -> Callable[[str], str]:

@@ -1,0 +1,296 @@
+/* The little JavaScript the pages use, on top of pages that work without it:
+   - search as you type on the search page (debounced calls to /api/search; the URL keeps the query),
+   - the language picker of the side-by-side view (keeps the column order and the #section),
+   - the "large type" toggle for projectors (a class on <html>, remembered in localStorage).
+   Text from the server or the query is only ever set with textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "kb.largeType";
+  var DEBOUNCE_MS = 250;
+
+  function $(selector, root) {
+    return (root || document).querySelector(selector);
+  }
+
+  function $all(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
+
+  function path() {
+    return Array.prototype.map.call(arguments, encodeURIComponent).join("/");
+  }
+
+  /* --- UI language links keep the current page state (query, section) after the URL changed --- */
+  function refreshUiLinks() {
+    $all("a[data-ui]").forEach(function (a) {
+      var url = new URL(window.location.href);
+      url.searchParams.set("ui", a.getAttribute("data-ui"));
+      a.setAttribute("href", url.pathname + url.search + url.hash);
+    });
+  }
+
+  /* --- large type --- */
+  function initLargeType() {
+    var buttons = $all("[data-large-type]");
+    if (!buttons.length) {
+      return;
+    }
+    var root = document.documentElement;
+    function sync() {
+      var on = root.classList.contains("large-type");
+      buttons.forEach(function (b) {
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+      });
+    }
+    buttons.forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        var on = root.classList.toggle("large-type");
+        try {
+          window.localStorage.setItem(STORAGE_KEY, on ? "1" : "0");
+        } catch (e) {
+          /* no storage: the choice lasts for this page */
+        }
+        sync();
+      });
+    });
+    sync();
+  }
+
+  /* --- side-by-side language picker --- */
+  function initLangPicker() {
+    var form = document.getElementById("lang-picker");
+    if (!form) {
+      return;
+    }
+    var chosen = (form.getAttribute("data-chosen") || "").split(",").filter(Boolean);
+    var boxes = $all("input[type=checkbox][name=langs]", form);
+    $all("[data-nojs]", form).forEach(function (el) {
+      el.hidden = true;
+    });
+    form.addEventListener("change", function (event) {
+      var box = event.target;
+      var checked = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      if (checked.length < 2 || checked.length > 3) {
+        box.checked = !box.checked; /* always two or three columns */
+        return;
+      }
+      var order = chosen.filter(function (L) { return checked.indexOf(L) >= 0; })
+        .concat(checked.filter(function (L) { return chosen.indexOf(L) < 0; }));
+      window.location.assign(form.getAttribute("action") + "?langs=" + order.join(",") + window.location.hash);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+    });
+  }
+
+  /* --- search as you type --- */
+  function initSearch() {
+    var form = document.getElementById("search-form");
+    var results = document.getElementById("results");
+    var tplResult = document.getElementById("tpl-result");
+    var tplEmpty = document.getElementById("tpl-empty");
+    if (!form || !results || !tplResult || !tplEmpty || !window.fetch) {
+      return;
+    }
+    var input = $("#q", form);
+    var langSelect = $("#lang", form);
+    var moduleSelect = $("#module", form);
+    var baseTitle = document.title.replace(/^.* – /, "");
+    var timer = null;
+    var controller = null;
+    var shown = currentParams().toString();
+
+    function currentParams() {
+      var p = new URLSearchParams();
+      var q = input.value.replace(/\s+/g, " ").trim();
+      if (q) { p.set("q", q); }
+      if (langSelect.value) { p.set("lang", langSelect.value); }
+      if (moduleSelect.value) { p.set("module", moduleSelect.value); }
+      return p;
+    }
+
+    function optionText(select, value, attribute) {
+      var option = $all("option", select).filter(function (o) { return o.value === value; })[0];
+      if (!option) { return null; }
+      return (attribute && option.getAttribute(attribute)) || option.textContent.trim();
+    }
+
+    function schedule(delay) {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(run, delay);
+    }
+
+    function run() {
+      var params = currentParams();
+      var key = params.toString();
+      if (key === shown) {
+        return;
+      }
+      shown = key;
+      var q = params.get("q");
+      var url = q ? "/search?" + key : (window.location.pathname === "/" ? "/" : "/search" + (key ? "?" + key : ""));
+      window.history.replaceState(null, "", url);
+      document.title = q ? q + " – " + baseTitle : baseTitle;
+      refreshUiLinks();
+      $all(".browse").forEach(function (el) { el.hidden = Boolean(q); });
+      if (controller) { controller.abort(); }
+      if (!q) {
+        results.replaceChildren();
+        return;
+      }
+      controller = new AbortController();
+      results.setAttribute("aria-busy", "true");
+      fetch("/api/search?" + key, { signal: controller.signal, headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (answer) {
+          results.removeAttribute("aria-busy");
+          if (answer.ok) {
+            render(answer.body, params);
+          } else {
+            showError();
+          }
+        })
+        .catch(function (error) {
+          if (error.name !== "AbortError") {
+            results.removeAttribute("aria-busy");
+            showError();
+          }
+        });
+    }
+
+    function showError() {
+      var p = document.createElement("p");
+      p.className = "notice notice-error";
+      p.setAttribute("role", "alert");
+      p.textContent = results.getAttribute("data-error");
+      results.replaceChildren(p);
+    }
+
+    function render(body, params) {
+      var items = body.results || [];
+      if (!items.length) {
+        results.replaceChildren(emptyState(params));
+        return;
+      }
+      var count = document.createElement("p");
+      count.className = "result-count";
+      count.textContent = results.getAttribute(items.length === 1 ? "data-count-one" : "data-count-many")
+        .replace("{n}", String(items.length));
+      var list = document.createElement("ol");
+      list.className = "result-list";
+      items.forEach(function (r) { list.appendChild(resultItem(r)); });
+      results.replaceChildren(count, list);
+    }
+
+    function slot(root, name) {
+      return $("[data-slot=" + name + "]", root);
+    }
+
+    function resultItem(r) {
+      var li = tplResult.content.firstElementChild.cloneNode(true);
+      var readUrl = "/" + path("modules", r.module, r.lang) + "#" + encodeURIComponent(r.section);
+      li.setAttribute("data-module", r.module);
+      li.setAttribute("data-section", r.section);
+      li.setAttribute("data-lang", r.lang);
+
+      var moduleLink = slot(li, "module");
+      moduleLink.href = "/" + path("modules", r.module, r.lang);
+      moduleLink.textContent = optionText(moduleSelect, r.module, "data-title") || r.title;
+
+      var heading = slot(li, "heading");
+      heading.href = readUrl;
+      heading.textContent = r.heading;
+      heading.parentNode.setAttribute("lang", r.lang);
+
+      var snippet = slot(li, "snippet");
+      snippet.setAttribute("lang", r.lang);
+      fillHighlighted(snippet, r.snippet || "", r.highlights || []);
+
+      var badges = slot(li, "badges");
+      (r.languages || []).forEach(function (code) {
+        var item = document.createElement("li");
+        var a = document.createElement("a");
+        a.className = "badge" + (code === r.lang ? " is-current" : "");
+        a.href = "/" + path("modules", r.module, code) + "#" + encodeURIComponent(r.section);
+        a.setAttribute("lang", code);
+        a.title = optionText(langSelect, code) || code;
+        a.textContent = code.toUpperCase();
+        item.appendChild(a);
+        badges.appendChild(item);
+      });
+
+      slot(li, "read").href = readUrl;
+      var compare = slot(li, "compare");
+      var langs = [r.lang].concat((r.languages || []).filter(function (L) { return L !== r.lang; })).slice(0, 3);
+      if (langs.length >= 2) {
+        compare.href = "/" + path("compare", r.module) + "?langs=" + langs.join(",") + "#" +
+          encodeURIComponent(r.section);
+      } else {
+        compare.remove();
+      }
+      $all("[data-slot]", li).forEach(function (el) { el.removeAttribute("data-slot"); });
+      return li;
+    }
+
+    /* The snippet as text nodes, with each [start, end) span of a matched term in a <mark>. */
+    function fillHighlighted(element, text, spans) {
+      var pos = 0;
+      spans.slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (span) {
+        var start = span[0];
+        var end = span[1];
+        if (start < pos || end <= start || end > text.length) {
+          return;
+        }
+        element.appendChild(document.createTextNode(text.slice(pos, start)));
+        var mark = document.createElement("mark");
+        mark.textContent = text.slice(start, end);
+        element.appendChild(mark);
+        pos = end;
+      });
+      element.appendChild(document.createTextNode(text.slice(pos)));
+    }
+
+    function emptyState(params) {
+      var box = tplEmpty.content.firstElementChild.cloneNode(true);
+      var filtered = params.has("lang") || params.has("module");
+      $all("[data-hint]", box).forEach(function (el) {
+        el.hidden = (el.getAttribute("data-hint") === "filters") !== filtered;
+      });
+      var clear = $("[data-clear-filters]", box);
+      if (clear) {
+        clear.href = "/search?" + new URLSearchParams({ q: params.get("q") || "" }).toString();
+        clear.addEventListener("click", function (event) {
+          event.preventDefault();
+          langSelect.value = "";
+          moduleSelect.value = "";
+          schedule(0);
+        });
+      }
+      return box;
+    }
+
+    input.addEventListener("input", function () { schedule(DEBOUNCE_MS); });
+    langSelect.addEventListener("change", function () { schedule(0); });
+    moduleSelect.addEventListener("change", function () { schedule(0); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      schedule(0);
+    });
+  }
+
+  function init() {
+    initLargeType();
+    initLangPicker();
+    initSearch();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
