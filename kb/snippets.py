@@ -68,8 +68,9 @@ def _find(folded: str, terms: tuple[str, ...]) -> list[list[int]]:
 
 @lru_cache(maxsize=1024)
 def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One alternation, longest terms first, so overlapping terms mark the longest match once.
-    CJK terms match anywhere; other terms only as whole words."""
-    parts = [re.escape(t) if re.match(r"[\u3400-\u9fff]", t) else rf"(?<![^\W_]){re.escape(t)}(?![^\W_])"
-             for t in terms]
+    """One alternation, longest terms first, so overlapping terms mark the longest match once. CJK terms match
+    anywhere; other terms only as whole words (one shared pair of look-arounds keeps this fast)."""
+    cjk = [re.escape(t) for t in terms if re.match(r"[\u3400-\u9fff]", t)]
+    words = [re.escape(t) for t in terms if not re.match(r"[\u3400-\u9fff]", t)]
+    parts = ([rf"(?<![^\W_])(?:{'|'.join(words)})(?![^\W_])"] if words else []) + cjk
     return re.compile("|".join(parts)) if parts else None
