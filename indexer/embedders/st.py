@@ -31,7 +31,7 @@ class SentenceTransformerEmbedder:
         local = Path(name_or_path).expanduser()
         try:
             self._model = SentenceTransformer(str(local) if local.exists() else name_or_path,
-                                              device="cpu", local_files_only=True)
+                                              local_files_only=True)  # device: cuda when torch has one
         except Exception as exc:  # the library raises OSError, ValueError or HF errors for a missing model
             raise EmbedderError(f"model '{name_or_path}' is not available on this machine (no download is "
                                 f"attempted): give a local folder or a model in the Hugging Face cache ({exc})"
