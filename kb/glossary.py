@@ -28,33 +28,46 @@ class Term:
 class Glossary:
     terms: list[Term] = field(default_factory=list)
     _by_form: dict[str, Term] = field(default_factory=dict)
+    _form_langs: dict[str, set[str]] = field(default_factory=dict)
     _pattern: re.Pattern[str] | None = None
 
     def __post_init__(self) -> None:
         for term in self.terms:
-            for form in (*term.abbr, *(f for fs in term.forms.values() for f in fs)):
-                self._by_form.setdefault(fold(form), term)
+            named = [(a, "abbr") for a in term.abbr] + [(f, L) for L, fs in term.forms.items() for f in fs]
+            for form, lang in named:
+                self._add(form, lang, term)
                 if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
-                    self._by_form.setdefault(fold(form[:-1]), term)
+                    self._add(form[:-1], lang, term)
         keys = sorted(self._by_form, key=len, reverse=True)
         if keys:
             self._pattern = re.compile("|".join(_boundary(k) for k in keys))
 
-    def find(self, query: str) -> list[Term]:
-        """Glossary terms named in the query, longest forms first, each once."""
+    def _add(self, form: str, lang: str, term: Term) -> None:
+        key = fold(form)
+        if self._by_form.setdefault(key, term) is term:
+            self._form_langs.setdefault(key, set()).add(lang)
+
+    def find(self, query: str) -> list[tuple[Term, set[str]]]:
+        """Glossary terms named in the query, longest forms first, each once, with the languages (or 'abbr')
+        of the forms the query used."""
         if self._pattern is None:
             return []
-        found: dict[str, Term] = {}
+        found: dict[str, tuple[Term, set[str]]] = {}
         for m in self._pattern.finditer(fold(query)):
             term = self._by_form[m.group(0)]
-            found.setdefault(term.id, term)
+            found.setdefault(term.id, (term, set()))[1].update(self._form_langs[m.group(0)])
         return list(found.values())
 
     def expansions(self, query: str, lang: str) -> list[str]:
-        """Forms in `lang` (and abbreviations) of the glossary terms the query names."""
+        """Forms in `lang` (and abbreviations) of the terms the query names in another language.
+
+        A term the query already names in `lang` is not expanded there, and neither is a bare abbreviation (the
+        modules write acronyms in every language): both only added noise to the keyword side (measured on the
+        oncology set: recall@1 of Chinese queries fell from 0.864 to 0.818 with same-language synonyms)."""
         out: list[str] = []
-        for term in self.find(query):
-            out += [*term.forms.get(lang, ()), *term.abbr]
+        for term, used in self.find(query):
+            if lang not in used and used != {"abbr"}:
+                out += [*term.forms.get(lang, ()), *term.abbr]
         return list(dict.fromkeys(out))
 
 

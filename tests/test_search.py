@@ -85,3 +85,18 @@ def test_bad_requests_name_the_field(searcher, kwargs: dict, field: str) -> None
     with pytest.raises(SearchError) as err:
         searcher.search(**kwargs)
     assert err.value.field == field
+
+
+def test_glossary_bridges_a_section_missing_in_the_query_language(searcher) -> None:  # noqa: ANN001
+    """The Vietnamese file lacks 'side-effects'; the glossary carries táo bón / thuốc nhuận tràng to 便秘 / 缓泻剂."""
+    response = searcher.search("thuốc nhuận tràng táo bón", lang="zh", k=3, mode="keyword")
+    assert (response.results[0].module, response.results[0].section) == ("cancer-pain", "side-effects")
+    assert "便秘" in response.expansions["zh"]
+    marked = {response.results[0].snippet[s:e] for s, e in response.results[0].highlights}
+    assert {"便秘", "缓泻剂"} <= marked
+
+
+def test_no_expansion_into_the_language_the_query_already_uses(searcher) -> None:  # noqa: ANN001
+    expansions = searcher.search("经动脉化疗栓塞 适应证", k=3).expansions
+    assert "zh" not in expansions and "nút mạch hóa chất qua động mạch" in expansions["vi"]
+    assert searcher.search("TACE", k=3).expansions == {}  # an acronym is written in every language already
