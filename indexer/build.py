@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ from kb.settings import Settings
 from kb.text import tokens
 
 BATCH = 8
+STOP_RATIO = 0.4
+"""A token in this share of a language's chunks (the, của, 的治) ranks nothing but makes FTS score nearly every
+row; search leaves such stop tokens out of keyword queries."""
 
 
 class BuildError(RuntimeError):
@@ -161,12 +165,19 @@ def _write(tmp: Path, corpus: Corpus, docs: list[Document], chunks: list[Chunk],
             module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, (None, None)), None)
             db.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (f.path, f.line, f.severity, f.rule, f.message, module, lang, section))
+        df: dict[str, Counter[str]] = defaultdict(Counter)
         for i, c in enumerate(chunks):
+            words = tokens(c.text)
+            df[c.lang].update(set(words))
             db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (i, c.module, c.lang, c.section, c.ordinal, c.title, c.heading,
                         json.dumps(c.heading_path, ensure_ascii=False), c.body, text_hash(c.text)))
             db.execute("INSERT INTO keywords(rowid, tokens, lang, module) VALUES (?, ?, ?, ?)",
-                       (i, " ".join(tokens(c.text)), c.lang, c.module))
+                       (i, " ".join(words), c.lang, c.module))
+        for lang, counts in df.items():
+            n = sum(1 for c in chunks if c.lang == lang)
+            db.executemany("INSERT INTO stop_tokens VALUES (?, ?)",
+                           [(lang, t) for t, k in counts.items() if n >= 20 and k / n >= STOP_RATIO])
     db.close()
     glossary = corpus.root / GLOSSARY_FILE
     if corpus.glossary is not None and not any(f.path.endswith(GLOSSARY_FILE) for f in corpus.errors()):

@@ -13,14 +13,15 @@ import json
 import os
 import shutil
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-FORMAT = 1
+from indexer.chunking import Chunk
+
+FORMAT = 2
 
 # Flat searches over a few thousand vectors take microseconds; OpenMP's thread start-up and spinning would cost
 # milliseconds per query and fight the embedder for the two cores.
@@ -35,6 +36,7 @@ CREATE TABLE chunks (id INTEGER PRIMARY KEY, module TEXT, lang TEXT, section TEX
                      title TEXT, heading TEXT, heading_path TEXT, body TEXT, text_hash TEXT);
 CREATE TABLE findings (path TEXT, line INTEGER, severity TEXT, rule TEXT, message TEXT,
                        module TEXT, lang TEXT, section TEXT);
+CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
 CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXED,
                                          tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
 """
@@ -42,19 +44,6 @@ CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXE
 
 class IndexError_(RuntimeError):
     """No usable index at the given place, or one built by another embedder."""
-
-
-@dataclass
-class ChunkRow:
-    id: int
-    module: str
-    lang: str
-    section: str
-    ordinal: int
-    title: str
-    heading: str
-    heading_path: tuple[str, ...]
-    body: str
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -142,10 +131,15 @@ class IndexData:
         self.vectors: dict[str, faiss.Index] = {}
         for path in sorted(build.glob("vectors-*.faiss")):
             self.vectors[path.stem.removeprefix("vectors-")] = faiss.read_index(str(path))
-        self.chunks: dict[int, ChunkRow] = {}
+        self.chunks: dict[int, Chunk] = {}  # by FAISS id
         for row in self.db.execute("SELECT id, module, lang, section, ordinal, title, heading, heading_path, body "
                                    "FROM chunks"):
-            self.chunks[row[0]] = ChunkRow(*row[:7], tuple(json.loads(row[7])), row[8])
+            self.chunks[row[0]] = Chunk(*row[1:7], tuple(json.loads(row[7])), row[8])
+
+        self.stop_tokens: dict[str, frozenset[str]] = {}
+        rows = self.db.execute("SELECT lang, token FROM stop_tokens").fetchall()
+        for lang in {lang for lang, _ in rows}:
+            self.stop_tokens[lang] = frozenset(t for L, t in rows if L == lang)
 
     @property
     def embedder(self) -> str:

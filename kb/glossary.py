@@ -12,6 +12,8 @@ import yaml
 from kb import LANGS
 from kb.text import fold
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 GLOSSARY_FILE = "glossary.yaml"
 
 
@@ -24,12 +26,17 @@ class Term:
     line: int = 0
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[a-z0-9-]")
+"""Characters that continue a Latin-script word (after folding), for whole-word matching."""
+
+
 @dataclass
 class Glossary:
     terms: list[Term] = field(default_factory=list)
     _by_form: dict[str, Term] = field(default_factory=dict)
     _form_langs: dict[str, set[str]] = field(default_factory=dict)
-    _pattern: re.Pattern[str] | None = None
+    _lengths: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for term in self.terms:
@@ -38,9 +45,7 @@ class Glossary:
                 self._add(form, lang, term)
                 if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
                     self._add(form[:-1], lang, term)
-        keys = sorted(self._by_form, key=len, reverse=True)
-        if keys:
-            self._pattern = re.compile("|".join(_boundary(k) for k in keys))
+        self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
 
     def _add(self, form: str, lang: str, term: Term) -> None:
         key = fold(form)
@@ -48,15 +53,36 @@ class Glossary:
             self._form_langs.setdefault(key, set()).add(lang)
 
     def find(self, query: str) -> list[tuple[Term, set[str]]]:
-        """Glossary terms named in the query, longest forms first, each once, with the languages (or 'abbr')
-        of the forms the query used."""
-        if self._pattern is None:
-            return []
+        """Glossary terms named in the query, each once, with the languages (or 'abbr') of the forms used.
+
+        Scans left to right taking the longest form at each word start or CJK character: a dictionary lookup
+        per candidate length, well under a millisecond where one regex over ~2000 forms took 2 ms. Forms with
+        CJK match anywhere (Chinese has no spaces); Latin-script forms only as whole words."""
+        text = fold(query)
         found: dict[str, tuple[Term, set[str]]] = {}
-        for m in self._pattern.finditer(fold(query)):
-            term = self._by_form[m.group(0)]
-            found.setdefault(term.id, (term, set()))[1].update(self._form_langs[m.group(0)])
+        i, n = 0, len(text)
+        while i < n:
+            at_word_start = _WORD.match(text[i]) and (i == 0 or not _WORD.match(text[i - 1]))
+            hit = self._longest_at(text, i) if at_word_start or _CJK.match(text[i]) else None
+            if hit is None:
+                i += 1
+                continue
+            term = self._by_form[hit]
+            found.setdefault(term.id, (term, set()))[1].update(self._form_langs[hit])
+            i += len(hit)
         return list(found.values())
+
+    def _longest_at(self, text: str, i: int) -> str | None:
+        for length in self._lengths:
+            candidate = text[i:i + length]
+            if len(candidate) < length or candidate not in self._by_form:
+                continue
+            if _CJK.search(candidate):
+                return candidate
+            ends_word = i + length == len(text) or not _WORD.match(text[i + length])
+            if ends_word and (i == 0 or not _WORD.match(text[i - 1])):
+                return candidate
+        return None
 
     def expansions(self, query: str, lang: str) -> list[str]:
         """Forms in `lang` (and abbreviations) of the terms the query names in another language.
@@ -64,19 +90,18 @@ class Glossary:
         A term the query already names in `lang` is not expanded there, and neither is a bare abbreviation (the
         modules write acronyms in every language): both only added noise to the keyword side (measured on the
         oncology set: recall@1 of Chinese queries fell from 0.864 to 0.818 with same-language synonyms)."""
-        out: list[str] = []
+        return self.all_expansions(query).get(lang, [])
+
+    def all_expansions(self, query: str) -> dict[str, list[str]]:
+        """`expansions` for every language at once, matching the query a single time."""
+        out: dict[str, list[str]] = {}
         for term, used in self.find(query):
-            if lang not in used and used != {"abbr"}:
-                out += [*term.forms.get(lang, ()), *term.abbr]
-        return list(dict.fromkeys(out))
-
-
-def _boundary(form: str) -> str:
-    """CJK forms match anywhere (no spaces in Chinese); Latin-script forms only as whole words."""
-    escaped = re.escape(form)
-    if re.search(r"[\u3400-\u9fff]", form):
-        return escaped
-    return rf"(?<![\w-]){escaped}(?![\w-])"
+            if used == {"abbr"}:
+                continue
+            for lang, forms in term.forms.items():
+                if lang not in used:
+                    out.setdefault(lang, []).extend([*forms, *term.abbr])
+        return {lang: list(dict.fromkeys(forms)) for lang, forms in out.items()}
 
 
 def load_glossary(path: Path) -> tuple[Glossary, list]:
@@ -87,8 +112,8 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
     findings: list[Finding] = []
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=LOADER)
+        data = yaml.load(text, Loader=LOADER)  # noqa: S506 - a safe loader
     except UnicodeDecodeError as exc:
         return Glossary(), [Finding(shown, 1, "encoding", f"invalid UTF-8: {exc.reason}")]
     except yaml.YAMLError as exc:

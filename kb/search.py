@@ -23,7 +23,7 @@ from indexer.embedders import Embedder
 from indexer.store import IndexData, IndexError_
 from kb import LANGS
 from kb.glossary import Glossary
-from kb.snippets import make_snippet, query_terms
+from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.text import fts_query, tokens
 
 MAX_QUERY = 500
@@ -111,6 +111,7 @@ class Searcher:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
+        self._folded_cache: dict[str, tuple[str, str]] = {}  # bounded by the number of chunks
 
     def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
         """The cleaned query, or a SearchError naming the bad field."""
@@ -148,7 +149,7 @@ class Searcher:
         return response
 
     def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str) -> SearchResponse:
-        expansions = {L: self.glossary.expansions(q, L) for L in self.langs} if self.glossary else {}
+        expansions = self.glossary.all_expansions(q) if self.glossary else {}
         lists: list[tuple[str, list[tuple[str, str, int]]]] = []
         weights = dict.fromkeys(self.langs, 1.0)
         if mode in ("hybrid", "dense"):
@@ -182,6 +183,13 @@ class Searcher:
         return SearchResponse(q, results, lang, module, k,
                               expansions={L: v for L, v in expansions.items() if v})
 
+    def _folded(self, body: str) -> tuple[str, str]:
+        """A chunk's text with white space normalised, and its folded twin, computed once per chunk."""
+        pair = self._folded_cache.get(body)
+        if pair is None:
+            pair = self._folded_cache[body] = normalise_for_snippet(body)
+        return pair
+
     def query_vector(self, q: str) -> np.ndarray:
         """The query embedding, cached: filters and modes of the same query share it."""
         with self._cache_lock:
@@ -209,6 +217,8 @@ class Searcher:
 
     def _keyword(self, q: str, extra: list[str], lang: str, module: str | None) -> list[tuple[str, str, int]]:
         words = tokens(q, query=True) + [t for form in extra for t in tokens(form, query=True)]
+        stop = self.index.stop_tokens.get(lang, frozenset())
+        words = [w for w in words if w not in stop] or words
         if not words:
             return []
         sql = "SELECT rowid FROM keywords WHERE keywords MATCH ? AND lang = ?"
@@ -238,7 +248,7 @@ class Searcher:
         sec = self.sections[(module, lang, sid)]
         row = self.index.chunks.get(chunk_id) if chunk_id is not None else None
         body = row.body if row is not None and row.body.strip() else sec.text
-        snippet, highlights = make_snippet(body, query_terms(q, expansions))
+        snippet, highlights = make_snippet(body, query_terms(q, expansions), self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}")
 

@@ -29,10 +29,16 @@ def _query_terms(query: str, expansions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(terms), key=len, reverse=True))
 
 
-def make_snippet(text: str, terms: tuple[str, ...], width: int = WIDTH) -> tuple[str, list[list[int]]]:
-    """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
+def normalise_for_snippet(text: str) -> tuple[str, str]:
+    """The text on one line, and its folded twin with the same offsets (callers may cache the pair)."""
     text = " ".join(text.split())
-    folded = _fold_aligned(text)
+    return text, _fold_aligned(text)
+
+
+def make_snippet(text: str, terms: tuple[str, ...], prepared: tuple[str, str] | None = None,
+                 width: int = WIDTH) -> tuple[str, list[list[int]]]:
+    """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
+    text, folded = prepared or normalise_for_snippet(text)
     spans = _find(folded, terms)
     start = 0
     if spans and spans[0][0] > width // 3:

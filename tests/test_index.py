@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -52,8 +53,8 @@ def test_chunks_carry_title_and_heading_path(searcher) -> None:  # noqa: ANN001
 
 def test_long_section_is_split_within_the_window(embedder) -> None:  # noqa: ANN001
     doc, _ = parse_document(FIXTURES / "liver-tace" / "en.md")
-    section = doc.section("overview")
-    section.markdown = "\n\n".join([section.markdown] * 30)
+    short = doc.section("overview")
+    section = dataclasses.replace(short, markdown="\n\n".join([short.markdown] * 30))
     chunks = chunk_section(doc, section, embedder.token_count, 512)
     assert len(chunks) > 1
     assert all(embedder.token_count(c.text) <= 512 for c in chunks)
