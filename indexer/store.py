@@ -23,9 +23,14 @@ from indexer.chunking import Chunk
 
 FORMAT = 2
 
-# Flat searches over a few thousand vectors take microseconds; OpenMP's thread start-up and spinning would cost
-# milliseconds per query and fight the embedder for the two cores.
-faiss.omp_set_num_threads(1)
+
+
+def search_vectors(index: faiss.Index, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Search on the calling thread alone. A flat search over a few thousand vectors takes microseconds, while
+    an OpenMP team would spin against the embedder for the two cores. OpenMP's thread count is a per-thread
+    setting, so it is set here, on whichever server thread runs the search."""
+    faiss.omp_set_num_threads(1)
+    return index.search(vector, k)
 SCHEMA = """
 CREATE TABLE documents (module TEXT, lang TEXT, path TEXT, title TEXT, meta TEXT, html TEXT,
                         PRIMARY KEY (module, lang));

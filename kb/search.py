@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embedders import Embedder
-from indexer.store import IndexData, IndexError_
+from indexer.store import IndexData, IndexError_, search_vectors
 from kb import LANGS
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
@@ -208,7 +208,7 @@ class Searcher:
         if index is None or index.ntotal == 0:
             return [], -1.0
         depth = index.ntotal if module else min(index.ntotal, DEPTH)
-        scores, ids = index.search(vector, depth)
+        scores, ids = search_vectors(index, vector, depth)
         ranked = self._sections_of(ids[0].tolist(), module)
         if not ranked:
             return [], -1.0

@@ -27,9 +27,10 @@ def health(searcher: SearchDep) -> dict[str, Any]:
 
 @router.get("/search", response_model=None)
 def search(searcher: SearchDep, q: str = "", lang: str | None = None, module: str | None = None,
-           k: int = 10) -> dict[str, Any] | JSONResponse:
+           k: int = 10) -> JSONResponse:
     try:
-        return searcher.search(q, lang or None, module or None, k).as_dict()
+        # Plain data already: a JSONResponse skips FastAPI's generic encoder walking every result.
+        return JSONResponse(searcher.search(q, lang or None, module or None, k).as_dict())
     except SearchError as exc:
         return error(422, exc.field, exc.message)
 
