@@ -33,8 +33,9 @@ RRF_K = 10
 XQuAD; docs/benchmarks.md)."""
 LANG_TEMPERATURE = 0.02
 """How sharply the language of the best dense match is trusted (see `language_weights`)."""
-DEPTH = 100
-"""How many chunks each per-language list contributes to the fusion."""
+DEPTH = 30
+"""How many chunks each per-language list contributes to the fusion (at least twice k). XQuAD recall@1/@5/MRR
+are the same to 3 decimals at 30 as at 100, and the fusion loop is cheaper."""
 MODES = ("hybrid", "dense", "keyword")
 
 
@@ -151,14 +152,15 @@ class Searcher:
     def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str) -> SearchResponse:
         expansions = self.glossary.all_expansions(q) if self.glossary else {}
         lists: list[tuple[str, list[tuple[str, str, int]]]] = []
+        depth = max(DEPTH, 2 * k)
         weights = dict.fromkeys(self.langs, 1.0)
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(q)
-            dense = {L: self._dense(vector, L, module) for L in self.langs}
+            dense = {L: self._dense(vector, L, module, depth) for L in self.langs}
             weights = language_weights({L: top for L, (_, top) in dense.items()})
             lists += [(L, ranked) for L, (ranked, _) in dense.items()]
         if mode in ("hybrid", "keyword"):
-            lists += [(L, self._keyword(q, expansions.get(L, []), L, module)) for L in self.langs]
+            lists += [(L, self._keyword(q, expansions.get(L, []), L, module, depth)) for L in self.langs]
         asked_in = query_language(q)
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -202,20 +204,21 @@ class Searcher:
                 self._vectors.popitem(last=False)
         return vector
 
-    def _dense(self, vector: np.ndarray, lang: str, module: str | None) -> tuple[list[tuple[str, str, int]], float]:
+    def _dense(self, vector: np.ndarray, lang: str, module: str | None,
+               depth: int) -> tuple[list[tuple[str, str, int]], float]:
         """Sections of one language by their best chunk's cosine, and the best cosine itself."""
         index = self.index.vectors.get(lang)
         if index is None or index.ntotal == 0:
             return [], -1.0
-        depth = index.ntotal if module else min(index.ntotal, DEPTH)
-        scores, ids = search_vectors(index, vector, depth)
+        scores, ids = search_vectors(index, vector, index.ntotal if module else min(index.ntotal, depth))
         ranked = self._sections_of(ids[0].tolist(), module)
         if not ranked:
             return [], -1.0
         top = next(float(sc) for sc, i in zip(scores[0], ids[0], strict=True) if int(i) == ranked[0][2])
         return ranked, top
 
-    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None) -> list[tuple[str, str, int]]:
+    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None,
+                 depth: int) -> list[tuple[str, str, int]]:
         words = tokens(q, query=True) + [t for form in extra for t in tokens(form, query=True)]
         stop = self.index.stop_tokens.get(lang, frozenset())
         words = [w for w in words if w not in stop] or words
@@ -226,7 +229,7 @@ class Searcher:
         if module:
             sql += " AND module = ?"
             args.append(module)
-        sql += f" ORDER BY bm25(keywords) LIMIT {DEPTH}"
+        sql += f" ORDER BY bm25(keywords) LIMIT {int(depth)}"
         with self._db_lock:
             ids = [row[0] for row in self.index.db.execute(sql, args)]
         return self._sections_of(ids, module)
