@@ -112,7 +112,7 @@ class Searcher:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
-        self._folded_cache: dict[str, tuple[str, str]] = {}  # bounded by the number of chunks
+        self._folded_cache: dict[str, tuple[str, str, str]] = {}  # bounded by the number of chunks
 
     def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
         """The cleaned query, or a SearchError naming the bad field."""
@@ -185,8 +185,8 @@ class Searcher:
         return SearchResponse(q, results, lang, module, k,
                               expansions={L: v for L, v in expansions.items() if v})
 
-    def _folded(self, body: str) -> tuple[str, str]:
-        """A chunk's text with white space normalised, and its folded twin, computed once per chunk."""
+    def _folded(self, body: str) -> tuple[str, str, str]:
+        """A chunk's text on one line with its lowercased and folded twins, computed once per chunk."""
         pair = self._folded_cache.get(body)
         if pair is None:
             pair = self._folded_cache[body] = normalise_for_snippet(body)

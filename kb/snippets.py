@@ -4,6 +4,7 @@ offsets (never by HTML), so each front end escapes the text and highlights safel
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from kb.text import fold
@@ -11,35 +12,48 @@ from kb.text import fold
 WIDTH = 220
 
 
-def query_terms(query: str, expansions: list[str]) -> tuple[str, ...]:
+Terms = tuple[tuple[str, ...], tuple[str, ...]]
+"""Words to highlight: (exact, folded). A word typed with diacritics matches only itself ("độ" marks "độ", not
+"đó" or "do"); a word typed without them matches every accented form ("ung thu" marks "ung thư")."""
+
+_WORD_RE = re.compile(r"[\u3400-\u9fff]+|[^\W_]+(?:[-.][^\W_]+)*")
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+
+
+def query_terms(query: str, expansions: list[str]) -> Terms:
     return _query_terms(query, tuple(expansions))
 
 
 @lru_cache(maxsize=1024)
-def _query_terms(query: str, expansions: tuple[str, ...]) -> tuple[str, ...]:
-    """Folded words to highlight: the query's words and CJK runs, and glossary forms of this language."""
-    terms: list[str] = []
+def _query_terms(query: str, expansions: tuple[str, ...]) -> Terms:
+    """The query's words and CJK runs (and bigrams of longer runs), and glossary forms of this language."""
+    exact: set[str] = set()
+    folded: set[str] = set()
     for part in [query, *expansions]:
-        for m in re.finditer(r"[\u3400-\u9fff]+|[^\W_]+(?:[-.][^\W_]+)*", fold(part)):
+        for m in _WORD_RE.finditer(_lower_aligned(part)):
             word = m.group(0)
-            if len(word) > 1 or word.isdigit():
-                terms.append(word)
+            plain = fold(word)
+            words = [word]
             if re.fullmatch(r"[\u3400-\u9fff]{3,}", word):
-                terms += [word[i:i + 2] for i in range(len(word) - 1)]
-    return tuple(sorted(set(terms), key=len, reverse=True))
+                words += [word[i:i + 2] for i in range(len(word) - 1)]
+            for w in words:
+                if len(w) > 1 or w.isdigit():
+                    (exact if plain != word else folded).add(w if plain != word else fold(w))
+    by_length = lambda terms: tuple(sorted(terms, key=len, reverse=True))  # noqa: E731
+    return by_length(exact), by_length(folded)
 
 
-def normalise_for_snippet(text: str) -> tuple[str, str]:
-    """The text on one line, and its folded twin with the same offsets (callers may cache the pair)."""
+def normalise_for_snippet(text: str) -> tuple[str, str, str]:
+    """The text on one line, and its lowercased and folded twins with the same offsets (callers cache these)."""
     text = " ".join(text.split())
-    return text, _fold_aligned(text)
+    return text, _lower_aligned(text), _fold_aligned(text)
 
 
-def make_snippet(text: str, terms: tuple[str, ...], prepared: tuple[str, str] | None = None,
+def make_snippet(text: str, terms: Terms, prepared: tuple[str, str, str] | None = None,
                  width: int = WIDTH) -> tuple[str, list[list[int]]]:
     """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
-    text, folded = prepared or normalise_for_snippet(text)
-    spans = _find(folded, terms)
+    text, lowered, folded = prepared or normalise_for_snippet(text)
+    spans = _find(lowered, folded, terms)
     start = 0
     if spans and spans[0][0] > width // 3:
         start = max(0, spans[0][0] - width // 4)
@@ -56,9 +70,20 @@ def make_snippet(text: str, terms: tuple[str, ...], prepared: tuple[str, str] | 
     return prefix + text[start:end] + suffix, inside
 
 
+def _lower_aligned(text: str) -> str:
+    """Lowercase (and width-normalised) character by character, so offsets stay those of the original."""
+    return "".join(map(_lower_char, text))
+
+
 def _fold_aligned(text: str) -> str:
     """fold() character by character, so offsets in the folded text are offsets in the original."""
     return "".join(map(_fold_char, text))
+
+
+@lru_cache(maxsize=8192)
+def _lower_char(ch: str) -> str:
+    low = unicodedata.normalize("NFKC", ch).lower()
+    return low if len(low) == 1 else ch
 
 
 @lru_cache(maxsize=8192)
@@ -67,16 +92,27 @@ def _fold_char(ch: str) -> str:
     return f if len(f) == 1 else (ch.lower()[:1] or ch)
 
 
-def _find(folded: str, terms: tuple[str, ...]) -> list[list[int]]:
-    pattern = _pattern(terms)
-    return [[m.start(), m.end()] for m in pattern.finditer(folded)] if pattern else []
+def _find(lowered: str, folded: str, terms: Terms) -> list[list[int]]:
+    """Spans of exact terms in the lowercased text and of plain terms in the folded text; where two overlap,
+    the longer wins."""
+    spans: list[tuple[int, int]] = []
+    for haystack, group in ((lowered, terms[0]), (folded, terms[1])):
+        pattern = _pattern(group)
+        if pattern is not None:
+            spans += [(m.start(), m.end()) for m in pattern.finditer(haystack)]
+    chosen: list[list[int]] = []
+    for s, e in sorted(spans, key=lambda sp: (sp[0], -(sp[1] - sp[0]))):
+        if chosen and s < chosen[-1][1]:
+            continue
+        chosen.append([s, e])
+    return chosen
 
 
 @lru_cache(maxsize=1024)
 def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     """One alternation, longest terms first, so overlapping terms mark the longest match once. CJK terms match
     anywhere; other terms only as whole words (one shared pair of look-arounds keeps this fast)."""
-    cjk = [re.escape(t) for t in terms if re.match(r"[\u3400-\u9fff]", t)]
-    words = [re.escape(t) for t in terms if not re.match(r"[\u3400-\u9fff]", t)]
+    cjk = [re.escape(t) for t in terms if _CJK_RE.match(t)]
+    words = [re.escape(t) for t in terms if not _CJK_RE.match(t)]
     parts = ([rf"(?<![^\W_])(?:{'|'.join(words)})(?![^\W_])"] if words else []) + cjk
     return re.compile("|".join(parts)) if parts else None
