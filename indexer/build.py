@@ -13,7 +13,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     built: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def fingerprint(content_dir: Path, embedder_id: str) -> str:

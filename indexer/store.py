@@ -47,7 +47,7 @@ CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXE
 """
 
 
-class IndexError_(RuntimeError):
+class IndexUnavailableError(RuntimeError):
     """No usable index at the given place, or one built by another embedder."""
 
 
@@ -126,11 +126,11 @@ class IndexData:
     def __init__(self, index_dir: Path) -> None:
         build = current_build(index_dir)
         if build is None:
-            raise IndexError_(f"no index in {index_dir}: build one with 'kb index'")
+            raise IndexUnavailableError(f"no index in {index_dir}: build one with 'kb index'")
         self.path = build
         self.manifest: dict[str, Any] = json.loads((build / "manifest.json").read_text())
         if self.manifest.get("format") != FORMAT:
-            raise IndexError_(f"index in {index_dir} has format {self.manifest.get('format')}, this version "
+            raise IndexUnavailableError(f"index in {index_dir} has format {self.manifest.get('format')}, this version "
                               f"reads {FORMAT}: rebuild it with 'kb index'")
         self.db = sqlite3.connect(f"file:{build / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
         self.vectors: dict[str, faiss.Index] = {}

@@ -30,11 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # user-facing errors from our layers carry a readable message
         from indexer.build import BuildError
         from indexer.embedders import EmbedderError
-        from indexer.store import IndexError_
+        from indexer.store import IndexUnavailableError
         from kb.search import SearchError
         from kb.stamp import StampError
 
-        if isinstance(exc, BuildError | EmbedderError | IndexError_ | SearchError | StampError):
+        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError):
             print(f"kb: error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -167,9 +167,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                                  embedder=settings.embedder, host=args.host, port=args.port)
     manifest = read_manifest(settings.index_dir)
     if manifest is not None and manifest["embedder"] != settings.embedder:
-        from indexer.store import IndexError_
+        from indexer.store import IndexUnavailableError
 
-        raise IndexError_(f"the index in {settings.index_dir} was built by '{manifest['embedder']}', not "
+        raise IndexUnavailableError(f"the index in {settings.index_dir} was built by '{manifest['embedder']}', not "
                           f"'{settings.embedder}': rebuild it with 'kb index --embedder {settings.embedder} "
                           f"--index {settings.index_dir}', or serve with '--embedder {manifest['embedder']}'")
     if not args.no_build and is_stale(settings):

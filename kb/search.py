@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embedders import Embedder
-from indexer.store import IndexData, IndexError_, search_vectors
+from indexer.store import IndexData, IndexUnavailableError, search_vectors
 from kb import LANGS
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
@@ -90,7 +90,7 @@ class Searcher:
     def __init__(self, index: IndexData, embedder: Embedder, glossary: Glossary | None = None,
                  cache_size: int = 512) -> None:
         if embedder.id != index.embedder:
-            raise IndexError_(
+            raise IndexUnavailableError(
                 f"the index in {index.path.parent.parent} was built by '{index.embedder}', not '{embedder.id}': "
                 f"rebuild it with 'kb index --embedder {embedder.id}', or search it with "
                 f"'--embedder {index.embedder}'")

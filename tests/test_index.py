@@ -19,7 +19,7 @@ from indexer import store
 from indexer.build import BuildError, build_index, is_stale
 from indexer.chunking import chunk_section
 from indexer.embedders import EmbedderError, get_embedder
-from indexer.store import IndexError_, current_build
+from indexer.store import IndexUnavailableError, current_build
 from kb.content import parse_document
 from kb.service import open_searcher
 from kb.settings import Settings
@@ -144,14 +144,14 @@ def test_killing_a_build_midway_leaves_the_old_index_answering(fresh: Settings, 
 def test_index_refuses_another_embedder(settings: Settings) -> None:
     other = Settings(content_dir=settings.content_dir, index_dir=settings.index_dir,
                      embedder="sentence-transformers:/nowhere/model")
-    with pytest.raises(IndexError_, match="rebuild it with 'kb index --embedder"):
+    with pytest.raises(IndexUnavailableError, match="rebuild it with 'kb index --embedder"):
         open_searcher(other)
 
 
 def test_unknown_embedder_and_missing_index_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(EmbedderError, match="unknown embedder"):
         get_embedder("word2vec")
-    with pytest.raises(IndexError_, match="kb index"):
+    with pytest.raises(IndexUnavailableError, match="kb index"):
         open_searcher(Settings(content_dir=tmp_path, index_dir=tmp_path / "none"))
     with pytest.raises(BuildError, match="nothing to index"):
         build_index(Settings(content_dir=tmp_path, index_dir=tmp_path / "i"), progress=False)

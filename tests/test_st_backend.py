@@ -11,7 +11,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.embedders import EmbedderError, get_embedder
-from indexer.store import IndexError_
+from indexer.store import IndexUnavailableError
 from kb.service import open_searcher
 from kb.settings import Settings
 
@@ -39,7 +39,7 @@ def test_builds_and_searches_with_the_packaged_model(tmp_path: Path, minilm: str
     assert report.manifest["embedder"] == minilm and report.manifest["dim"] == 384
     searcher = open_searcher(s, st_embedder)
     assert searcher.search("drug-eluting beads doxorubicin", lang="en", k=1).results[0].section == "deb-tace"
-    with pytest.raises(IndexError_, match="built by"):
+    with pytest.raises(IndexUnavailableError, match="built by"):
         open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir))
 
 

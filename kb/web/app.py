@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kb.library import Library
 from kb.search import Searcher
 from kb.settings import Settings
-from kb.web import api
+from kb.web import api, pages
 
 log = logging.getLogger("kb.web")
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
     app.state.searcher = searcher
     app.state.library = Library(searcher.index, searcher.langs)
     app.include_router(api.router)
-    _install_pages(app, settings)
+    pages.install(app, settings)
     _install_errors(app)
 
     @app.middleware("http")
@@ -55,15 +55,6 @@ def secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
-
-
-def _install_pages(app: FastAPI, settings: Settings) -> None:
-    """HTML pages, when the pages module is present (the JSON API works without them)."""
-    try:
-        from kb.web import pages
-    except ImportError:
-        return
-    pages.install(app, settings)
 
 
 def _install_errors(app: FastAPI) -> None:
