@@ -173,8 +173,9 @@ def _write(tmp: Path, corpus: Corpus, docs: list[Document], chunks: list[Chunk],
                         json.dumps(c.heading_path, ensure_ascii=False), c.body, text_hash(c.text)))
             db.execute("INSERT INTO keywords(rowid, tokens, lang, module) VALUES (?, ?, ?, ?)",
                        (i, " ".join(words), c.lang, c.module))
+        per_lang = Counter(c.lang for c in chunks)
         for lang, counts in df.items():
-            n = sum(1 for c in chunks if c.lang == lang)
+            n = per_lang[lang]
             db.executemany("INSERT INTO stop_tokens VALUES (?, ?)",
                            [(lang, t) for t, k in counts.items() if n >= 20 and k / n >= STOP_RATIO])
     db.close()

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sqlite3
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,6 @@ import numpy as np
 from indexer.chunking import Chunk
 
 FORMAT = 2
-
-
-
-def search_vectors(index: faiss.Index, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Search on the calling thread alone. A flat search over a few thousand vectors takes microseconds, while
-    an OpenMP team would spin against the embedder for the two cores. OpenMP's thread count is a per-thread
-    setting, so it is set here, on whichever server thread runs the search."""
-    faiss.omp_set_num_threads(1)
-    return index.search(vector, k)
 SCHEMA = """
 CREATE TABLE documents (module TEXT, lang TEXT, path TEXT, title TEXT, meta TEXT, html TEXT,
                         PRIMARY KEY (module, lang));
@@ -49,6 +41,13 @@ CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXE
 
 class IndexUnavailableError(RuntimeError):
     """No usable index at the given place, or one built by another embedder."""
+
+
+def embedder_mismatch(index_dir: Path, built_by: str, wanted: str) -> IndexUnavailableError:
+    """The one message for an index queried by an embedder other than the one that built it."""
+    return IndexUnavailableError(
+        f"the index in {index_dir} was built by '{built_by}', not '{wanted}': rebuild it with "
+        f"'kb index --embedder {wanted} --index {index_dir}', or use '--embedder {built_by}'")
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -130,8 +129,8 @@ class IndexData:
         self.path = build
         self.manifest: dict[str, Any] = json.loads((build / "manifest.json").read_text())
         if self.manifest.get("format") != FORMAT:
-            raise IndexUnavailableError(f"index in {index_dir} has format {self.manifest.get('format')}, this version "
-                              f"reads {FORMAT}: rebuild it with 'kb index'")
+            raise IndexUnavailableError(f"index in {index_dir} has format {self.manifest.get('format')}, this "
+                                        f"version reads {FORMAT}: rebuild it with 'kb index'")
         self.db = sqlite3.connect(f"file:{build / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
         self.vectors: dict[str, faiss.Index] = {}
         for path in sorted(build.glob("vectors-*.faiss")):
@@ -141,11 +140,19 @@ class IndexData:
                                    "FROM chunks"):
             self.chunks[row[0]] = Chunk(*row[1:7], tuple(json.loads(row[7])), row[8])
 
-        self.stop_tokens: dict[str, frozenset[str]] = {}
-        rows = self.db.execute("SELECT lang, token FROM stop_tokens").fetchall()
-        for lang in {lang for lang, _ in rows}:
-            self.stop_tokens[lang] = frozenset(t for L, t in rows if L == lang)
+        stop: dict[str, set[str]] = defaultdict(set)
+        for lang, token in self.db.execute("SELECT lang, token FROM stop_tokens"):
+            stop[lang].add(token)
+        self.stop_tokens: dict[str, frozenset[str]] = {lang: frozenset(t) for lang, t in stop.items()}
 
     @property
     def embedder(self) -> str:
         return str(self.manifest["embedder"])
+
+
+def search_vectors(index: faiss.Index, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Search on the calling thread alone. A flat search over a few thousand vectors takes microseconds, while
+    an OpenMP team would spin against the embedder for the two cores. OpenMP's thread count is a per-thread
+    setting, so it is set here, on whichever server thread runs the search."""
+    faiss.omp_set_num_threads(1)
+    return index.search(vector, k)

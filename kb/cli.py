@@ -167,11 +167,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                                  embedder=settings.embedder, host=args.host, port=args.port)
     manifest = read_manifest(settings.index_dir)
     if manifest is not None and manifest["embedder"] != settings.embedder:
-        from indexer.store import IndexUnavailableError
+        from indexer.store import embedder_mismatch
 
-        raise IndexUnavailableError(f"the index in {settings.index_dir} was built by '{manifest['embedder']}', not "
-                          f"'{settings.embedder}': rebuild it with 'kb index --embedder {settings.embedder} "
-                          f"--index {settings.index_dir}', or serve with '--embedder {manifest['embedder']}'")
+        raise embedder_mismatch(settings.index_dir, manifest["embedder"], settings.embedder)
     if not args.no_build and is_stale(settings):
         print("index missing or stale: building it", file=sys.stderr)
         _build(settings)

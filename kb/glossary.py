@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from kb import LANGS
-from kb.text import fold
+from kb.text import CJK, fold
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -26,7 +26,6 @@ class Term:
     line: int = 0
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9-]")
 """Characters that continue a Latin-script word (after folding), for whole-word matching."""
 
@@ -63,7 +62,7 @@ class Glossary:
         i, n = 0, len(text)
         while i < n:
             at_word_start = _WORD.match(text[i]) and (i == 0 or not _WORD.match(text[i - 1]))
-            hit = self._longest_at(text, i) if at_word_start or _CJK.match(text[i]) else None
+            hit = self._longest_at(text, i) if at_word_start or CJK.match(text[i]) else None
             if hit is None:
                 i += 1
                 continue
@@ -77,7 +76,7 @@ class Glossary:
             candidate = text[i:i + length]
             if len(candidate) < length or candidate not in self._by_form:
                 continue
-            if _CJK.search(candidate):
+            if CJK.search(candidate):
                 return candidate
             ends_word = i + length == len(text) or not _WORD.match(text[i + length])
             if ends_word and (i == 0 or not _WORD.match(text[i - 1])):

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from indexer.embedders import Embedder
-from indexer.store import IndexData, IndexUnavailableError, search_vectors
+from indexer.store import IndexData, embedder_mismatch, search_vectors
 from kb import LANGS
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
-from kb.text import fts_query, tokens
+from kb.text import CJK, fts_query, tokens
 
 MAX_QUERY = 500
 MAX_K = 50
@@ -90,10 +90,7 @@ class Searcher:
     def __init__(self, index: IndexData, embedder: Embedder, glossary: Glossary | None = None,
                  cache_size: int = 512) -> None:
         if embedder.id != index.embedder:
-            raise IndexUnavailableError(
-                f"the index in {index.path.parent.parent} was built by '{index.embedder}', not '{embedder.id}': "
-                f"rebuild it with 'kb index --embedder {embedder.id}', or search it with "
-                f"'--embedder {index.embedder}'")
+            raise embedder_mismatch(index.path.parent.parent, index.embedder, embedder.id)
         self.index, self.embedder, self.glossary = index, embedder, glossary
         self.langs: list[str] = [L for L in LANGS if L in index.manifest["languages"]]
         self.sections: dict[tuple[str, str, str], _Section] = {}
@@ -269,7 +266,7 @@ def language_weights(tops: dict[str, float]) -> dict[str, float]:
 
 def query_language(q: str) -> str | None:
     """A guess at the query's language from its script, used only to break ties between languages."""
-    if re.search(r"[\u3400-\u9fff]", q):
+    if CJK.search(q):
         return "zh"
     if re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", q.lower()):
         return "vi"

@@ -4,7 +4,7 @@ CLI, the web app and the benchmarks."""
 from __future__ import annotations
 
 from indexer.embedders import Embedder, get_embedder
-from indexer.store import IndexData, IndexUnavailableError, read_manifest
+from indexer.store import IndexData, IndexUnavailableError, embedder_mismatch, read_manifest
 from kb.glossary import GLOSSARY_FILE, load_glossary
 from kb.search import Searcher
 from kb.settings import Settings
@@ -15,11 +15,9 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise IndexUnavailableError(f"no index in {settings.index_dir}: build it with 'kb index --content "
-                          f"{settings.content_dir} --index {settings.index_dir}'")
+                                    f"{settings.content_dir} --index {settings.index_dir}'")
     if manifest["embedder"] != settings.embedder:
-        raise IndexUnavailableError(f"the index in {settings.index_dir} was built by '{manifest['embedder']}', but "
-                          f"'{settings.embedder}' is asked for: rebuild it with 'kb index --embedder "
-                          f"{settings.embedder}', or use '--embedder {manifest['embedder']}'")
+        raise embedder_mismatch(settings.index_dir, manifest["embedder"], settings.embedder)
     index = IndexData(settings.index_dir)
     glossary = None
     if settings.glossary_expansion and (index.path / GLOSSARY_FILE).is_file():

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from kb.text import fold
+from kb.text import CJK, CJK_CHARS, fold
 
 WIDTH = 220
 
@@ -16,8 +16,8 @@ Terms = tuple[tuple[str, ...], tuple[str, ...]]
 """Words to highlight: (exact, folded). A word typed with diacritics matches only itself ("độ" marks "độ", not
 "đó" or "do"); a word typed without them matches every accented form ("ung thu" marks "ung thư")."""
 
-_WORD_RE = re.compile(r"[\u3400-\u9fff]+|[^\W_]+(?:[-.][^\W_]+)*")
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_WORD_RE = re.compile(rf"[{CJK_CHARS}]+|[^\W_]+(?:[-.][^\W_]+)*")
+_LONG_CJK_RUN = re.compile(f"[{CJK_CHARS}]{{3,}}")
 
 
 def query_terms(query: str, expansions: list[str]) -> Terms:
@@ -34,11 +34,11 @@ def _query_terms(query: str, expansions: tuple[str, ...]) -> Terms:
             word = m.group(0)
             plain = fold(word)
             words = [word]
-            if re.fullmatch(r"[\u3400-\u9fff]{3,}", word):
+            if _LONG_CJK_RUN.fullmatch(word):
                 words += [word[i:i + 2] for i in range(len(word) - 1)]
             for w in words:
                 if len(w) > 1 or w.isdigit():
-                    (exact if plain != word else folded).add(w if plain != word else fold(w))
+                    (exact if plain != word else folded).add(w)
     by_length = lambda terms: tuple(sorted(terms, key=len, reverse=True))  # noqa: E731
     return by_length(exact), by_length(folded)
 
@@ -112,7 +112,7 @@ def _find(lowered: str, folded: str, terms: Terms) -> list[list[int]]:
 def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     """One alternation, longest terms first, so overlapping terms mark the longest match once. CJK terms match
     anywhere; other terms only as whole words (one shared pair of look-arounds keeps this fast)."""
-    cjk = [re.escape(t) for t in terms if _CJK_RE.match(t)]
-    words = [re.escape(t) for t in terms if not _CJK_RE.match(t)]
+    cjk = [re.escape(t) for t in terms if CJK.match(t)]
+    words = [re.escape(t) for t in terms if not CJK.match(t)]
     parts = ([rf"(?<![^\W_])(?:{'|'.join(words)})(?![^\W_])"] if words else []) + cjk
     return re.compile("|".join(parts)) if parts else None

@@ -14,7 +14,10 @@ import re
 import unicodedata
 
 _LATIN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+"""The Han character ranges, shared by tokens, the glossary matcher, snippets and the query-language guess."""
+CJK = re.compile(f"[{CJK_CHARS}]")
+_CJK = re.compile(f"[{CJK_CHARS}]+")
 _TOKEN = re.compile(rf"{_LATIN.pattern}|{_CJK.pattern}")
 
 
