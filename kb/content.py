@@ -23,7 +23,8 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it (10x faster on the 500-term glossary), else the pure-Python one."""
 
 REQUIRED_FIELDS = ("module", "title", "lang", "version", "updated", "status", "sources", "disclaimer")
-OPTIONAL_FIELDS = ("translation_of", "translated_from", "reviewers", "summary")
+OPTIONAL_FIELDS = ("translation_of", "translated_from", "reviewers", "summary", "changes")
+"""`changes`: the module's change log, newest first: a list of `{version, date, summary}` in the file's language."""
 STATUSES = ("draft", "reviewed")
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
