@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
-from indexer.build import build_index  # noqa: E402
-from indexer.chunking import chunk_document  # noqa: E402
-from indexer.embedders import get_embedder  # noqa: E402
+from kb.build import build_index  # noqa: E402
+from kb.build.chunking import chunk_document  # noqa: E402
+from kb.embedders import get_embedder  # noqa: E402
 from kb.corpus import load_corpus  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 

@@ -28,9 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: the previous index (if any) is still live", file=sys.stderr)
         return 130
     except Exception as exc:  # user-facing errors from our layers carry a readable message
-        from indexer.build import BuildError
-        from indexer.embedders import EmbedderError
-        from indexer.store import IndexUnavailableError
+        from kb.build import BuildError
+        from kb.embedders import EmbedderError
+        from kb.store import IndexUnavailableError
         from kb.search import SearchError
         from kb.stamp import StampError
 
@@ -129,7 +129,7 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _build(settings: Settings, quiet: bool = False) -> None:
-    from indexer.build import build_index
+    from kb.build import build_index
 
     report = build_index(settings, progress=None if not quiet else False)
     errors = [f for f in report.findings if f.severity == "error"]
@@ -160,14 +160,14 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from indexer.build import is_stale
-    from indexer.store import read_manifest
+    from kb.build import is_stale
+    from kb.store import read_manifest
 
     settings = Settings.from_env(content_dir=settings.content_dir, index_dir=settings.index_dir,
                                  embedder=settings.embedder, host=args.host, port=args.port)
     manifest = read_manifest(settings.index_dir)
     if manifest is not None and manifest["embedder"] != settings.embedder:
-        from indexer.store import embedder_mismatch
+        from kb.store import embedder_mismatch
 
         raise embedder_mismatch(settings.index_dir, manifest["embedder"], settings.embedder)
     if not args.no_build and is_stale(settings):

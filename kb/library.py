@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.store import IndexData
+from kb.store import IndexData
 
 SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra")
 

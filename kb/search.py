@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embedders import Embedder
-from indexer.store import IndexData, embedder_mismatch, search_vectors
+from kb.embedders import Embedder
+from kb.store import IndexData, embedder_mismatch, search_vectors
 from kb import LANGS
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms

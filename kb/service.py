@@ -3,8 +3,8 @@ CLI, the web app and the benchmarks."""
 
 from __future__ import annotations
 
-from indexer.embedders import Embedder, get_embedder
-from indexer.store import IndexData, IndexUnavailableError, embedder_mismatch, read_manifest
+from kb.embedders import Embedder, get_embedder
+from kb.store import IndexData, IndexUnavailableError, embedder_mismatch, read_manifest
 from kb.glossary import GLOSSARY_FILE, load_glossary
 from kb.search import Searcher
 from kb.settings import Settings

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.build import build_index
-from indexer.embedders import Embedder, get_embedder
+from kb.build import build_index
+from kb.embedders import Embedder, get_embedder
 from kb.search import Searcher
 from kb.service import open_searcher
 from kb.settings import Settings

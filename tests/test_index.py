@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
-from indexer.build import BuildError, build_index, is_stale
-from indexer.chunking import chunk_section
-from indexer.embedders import EmbedderError, get_embedder
-from indexer.store import IndexUnavailableError, current_build
+from kb import store
+from kb.build import BuildError, build_index, is_stale
+from kb.build.chunking import chunk_section
+from kb.embedders import EmbedderError, get_embedder
+from kb.store import IndexUnavailableError, current_build
 from kb.content import parse_document
 from kb.service import open_searcher
 from kb.settings import Settings
@@ -99,8 +99,8 @@ def test_a_failed_build_leaves_the_previous_index_live(fresh: Settings, embedder
 KILLABLE = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from indexer.build import build_index
-    from indexer.embedders import get_embedder
+    from kb.build import build_index
+    from kb.embedders import get_embedder
     from kb.settings import Settings
 
     real = get_embedder("e5-small-q4")

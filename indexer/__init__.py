@@ -1,1 +1,0 @@
-"""The build pipeline: Markdown sections -> chunks -> embeddings -> FAISS + SQLite index on disk."""
