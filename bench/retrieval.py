@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
+from kb import LANGS  # noqa: E402
 from kb.build import build_index, is_stale  # noqa: E402
 from kb.embedders import get_embedder  # noqa: E402
-from kb import LANGS  # noqa: E402
 from kb.search import Searcher  # noqa: E402
 from kb.service import open_searcher  # noqa: E402
 from kb.settings import Settings  # noqa: E402

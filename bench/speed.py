@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from bench.report import provenance, replace_block, table  # noqa: E402
 from kb.build import build_index  # noqa: E402
 from kb.build.chunking import chunk_document  # noqa: E402
-from kb.embedders import get_embedder  # noqa: E402
 from kb.corpus import load_corpus  # noqa: E402
+from kb.embedders import get_embedder  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad"

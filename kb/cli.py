@@ -30,9 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # user-facing errors from our layers carry a readable message
         from kb.build import BuildError
         from kb.embedders import EmbedderError
-        from kb.store import IndexUnavailableError
         from kb.search import SearchError
         from kb.stamp import StampError
+        from kb.store import IndexUnavailableError
 
         if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError):
             print(f"kb: error: {exc}", file=sys.stderr)

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from kb.embedders import Embedder
-from kb.store import IndexData, embedder_mismatch, search_vectors
 from kb import LANGS
+from kb.embedders import Embedder
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
+from kb.store import IndexData, embedder_mismatch, search_vectors
 from kb.text import CJK, fts_query, tokens
 
 MAX_QUERY = 500

@@ -4,10 +4,10 @@ CLI, the web app and the benchmarks."""
 from __future__ import annotations
 
 from kb.embedders import Embedder, get_embedder
-from kb.store import IndexData, IndexUnavailableError, embedder_mismatch, read_manifest
 from kb.glossary import GLOSSARY_FILE, load_glossary
 from kb.search import Searcher
 from kb.settings import Settings
+from kb.store import IndexData, IndexUnavailableError, embedder_mismatch, read_manifest
 
 
 def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:

@@ -18,11 +18,11 @@ import pytest
 from kb import store
 from kb.build import BuildError, build_index, is_stale
 from kb.build.chunking import chunk_section
-from kb.embedders import EmbedderError, get_embedder
-from kb.store import IndexUnavailableError, current_build
 from kb.content import parse_document
+from kb.embedders import EmbedderError, get_embedder
 from kb.service import open_searcher
 from kb.settings import Settings
+from kb.store import IndexUnavailableError, current_build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guidelines"
 

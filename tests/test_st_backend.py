@@ -11,9 +11,9 @@ import pytest
 
 from kb.build import build_index
 from kb.embedders import EmbedderError, get_embedder
-from kb.store import IndexUnavailableError
 from kb.service import open_searcher
 from kb.settings import Settings
+from kb.store import IndexUnavailableError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guidelines"
 pytestmark = pytest.mark.slow

@@ -23,9 +23,9 @@ import numpy as np
 from kb import store
 from kb.build.cache import EmbeddingCache, text_hash
 from kb.build.chunking import CHUNKER_VERSION, Chunk, chunk_document
-from kb.embedders import Embedder, get_embedder
 from kb.content import Document, Finding
 from kb.corpus import Corpus, load_corpus
+from kb.embedders import Embedder, get_embedder
 from kb.glossary import GLOSSARY_FILE
 from kb.markdown import render_html
 from kb.settings import Settings
