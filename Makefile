@@ -53,6 +53,6 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 clean:
-	rm -rf .kb .pytest_cache translations/*/LC_MESSAGES/*.mo
+	rm -rf .kb .pytest_cache kb/web/translations/*/LC_MESSAGES/*.mo
 
 include i18n.mk

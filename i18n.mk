@@ -1,9 +1,9 @@
 # UI translations (Babel gettext): messages.pot and .po files are committed, .mo files are compiled at install.
-#   make i18n-extract   templates + kb/web/*.py -> translations/messages.pot
-#   make i18n-update    merge the .pot into translations/{zh,en,vi}/LC_MESSAGES/messages.po (then translate;
+#   make i18n-extract   templates + kb/web/*.py -> kb/web/translations/messages.pot
+#   make i18n-update    merge the .pot into kb/web/translations/{zh,en,vi}/LC_MESSAGES/messages.po (then translate;
 #                       tests/test_i18n.py fails while any msgstr is empty or fuzzy)
 #   make i18n-compile   .po -> .mo (run by make install)
-I18N_DIR    := translations
+I18N_DIR    := kb/web/translations
 I18N_POT    := $(I18N_DIR)/messages.pot
 I18N_LOCALES := zh en vi
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from kb import LANGS
 
 DEFAULT_EMBEDDER = "e5-small-q4"
+WEB_DATA = Path(__file__).resolve().parent / "web"
+"""Templates, static files and UI catalogs: package data of kb.web, so a wheel install serves every page."""
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,8 @@ class Settings:
     port: int = 8000
     query_cache_size: int = 512
     glossary_expansion: bool = True
-    site_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "site")
-    translations_dir: Path = field(
-        default_factory=lambda: Path(__file__).resolve().parent.parent / "translations"
-    )
+    site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
+    translations_dir: Path = field(default_factory=lambda: WEB_DATA / "translations")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -27,7 +27,7 @@ from kb.web.i18n import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "translations"
+TRANSLATIONS = ROOT / "kb" / "web" / "translations"
 LOCALES = Settings().locales
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -58,7 +58,7 @@ def test_the_template_matches_the_sources(template: Catalog) -> None:
     for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map):
         found.add(message if isinstance(message, str) else tuple(message))
     assert found, "nothing extracted: is babel.cfg right?"
-    assert found - ids(template) == set(), "strings missing from translations/messages.pot"
+    assert found - ids(template) == set(), "strings missing from kb/web/translations/messages.pot"
     assert ids(template) - found == set(), "strings in messages.pot that the sources no longer use"
 
 
