@@ -37,6 +37,7 @@ check: install
 
 test: install-dev browser-deps
 	$(BIN)/kb check --strict
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: install-dev

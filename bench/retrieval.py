@@ -28,8 +28,8 @@ from bench.report import provenance, replace_block, table  # noqa: E402
 from kb import LANGS  # noqa: E402
 from kb.build import build_index, is_stale  # noqa: E402
 from kb.embedders import get_embedder  # noqa: E402
+from kb.runtime import open_searcher  # noqa: E402
 from kb.search import Searcher  # noqa: E402
-from kb.service import open_searcher  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
 DEFAULT_XQUAD = ROOT.parent / "shared" / "data" / "xquad"
@@ -139,7 +139,7 @@ def build(settings: Settings, embedder) -> Settings:  # noqa: ANN001
     if is_stale(settings):
         t = time.perf_counter()
         report = build_index(settings, embedder)
-        print(f"built {settings.index_dir}: {report.manifest['chunks']} chunks, {report.embedded} embedded, "
+        print(f"built {settings.index_dir}: {report.manifest.chunks} chunks, {report.embedded} embedded, "
               f"{time.perf_counter() - t:.0f}s", file=sys.stderr)
     return settings
 

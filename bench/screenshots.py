@@ -36,13 +36,14 @@ def serve(content: Path, index: Path) -> Iterator[str]:
     """The app over `index` behind uvicorn on a free loopback port; yields its base URL."""
     import uvicorn
 
+    from kb.runtime import KnowledgeBase
     from kb.settings import Settings
     from kb.web.app import create_app
     from kb.web.i18n import compile_catalogs
 
     settings = Settings(content_dir=content, index_dir=index)
     compile_catalogs(settings.translations_dir)
-    app = create_app(settings)
+    app = create_app(KnowledgeBase(settings))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

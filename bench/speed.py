@@ -105,7 +105,7 @@ def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # n
     shutil.copytree(content, settings.content_dir)
     t = time.perf_counter()
     report = build_index(settings, embedder, progress=False)
-    full = report.manifest["chunks"] / (time.perf_counter() - t)
+    full = report.manifest.chunks / (time.perf_counter() - t)
     src = next(iter(sorted(settings.content_dir.glob("*/en.md"))))
     text = src.read_text(encoding="utf-8")
     head, sep, tail = text.partition("\n## ")
@@ -121,7 +121,7 @@ def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # n
 IN_PROCESS = """
 import json, sys, time
 from pathlib import Path
-from kb.service import open_searcher
+from kb.runtime import open_searcher
 from kb.settings import Settings
 
 data = json.load(open(sys.argv[1]))

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from kb.errors import KbError
 from kb.settings import Settings
 
 
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     c = command("index", cmd_index, "build the search index (re-embeds only what changed)")
     _index_options(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar, findings only as a count")
+    c.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait this long for another build of the same index to finish (default: refuse)")
 
     c = command("search", cmd_search, "search the index")
     c.add_argument("query")
@@ -79,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--host", default=None)
     c.add_argument("--port", type=int, default=None)
     c.add_argument("--no-build", action="store_true", help="serve the index as it is")
+    c.add_argument("--watch", action="store_true",
+                   help="rebuild (incrementally) and swap when a content file changes")
+    c.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
     return p
 
 
@@ -124,27 +130,30 @@ def cmd_stamp(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
-    _build(settings, quiet=args.quiet)
+    _build(settings, quiet=args.quiet, wait=args.wait)
     return 0
 
 
-def _build(settings: Settings, quiet: bool = False) -> None:
+def _build(settings: Settings, quiet: bool = False, wait: float = 0) -> None:
     from kb.build import build_index
 
-    report = build_index(settings, progress=None if not quiet else False)
+    report = build_index(settings, progress=None if not quiet else False, wait=wait)
     errors = [f for f in report.findings if f.severity == "error"]
     for f in report.findings if not quiet else errors:
         print(f.format(), file=sys.stderr)
     m = report.manifest
-    print(f"indexed {m['documents']} document(s), {m['sections']} section(s), {m['chunks']} chunk(s) "
-          f"({report.embedded} embedded, {report.reused} from cache) with {m['embedder']} in "
+    print(f"indexed {m.documents} document(s), {m.sections} section(s), {m.chunks} chunk(s) "
+          f"({report.embedded} embedded, {report.reused} from cache) with {m.embedder} in "
           f"{report.seconds:.1f}s -> {settings.index_dir}", file=sys.stderr)
+    if report.held_back:
+        print(f"served from their last good version until the errors above are fixed: "
+              f"{', '.join(report.held_back)}", file=sys.stderr)
     if report.skipped:
         print(f"NOT indexed, fix the errors above: {', '.join(report.skipped)}", file=sys.stderr)
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    from kb.service import open_searcher
+    from kb.runtime import open_searcher
 
     response = open_searcher(settings).search(args.query, args.lang, args.module, args.k, args.mode)
     if args.json:
@@ -160,27 +169,71 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
     from kb.build import is_stale
-    from kb.store import read_manifest
+    from kb.store import IndexUnavailableError, embedder_mismatch, read_manifest
 
     settings = Settings.from_env(content_dir=settings.content_dir, index_dir=settings.index_dir,
                                  embedder=settings.embedder, host=args.host, port=args.port)
-    manifest = read_manifest(settings.index_dir)
-    if manifest is not None and manifest["embedder"] != settings.embedder:
-        from kb.store import embedder_mismatch
-
-        raise embedder_mismatch(settings.index_dir, manifest["embedder"], settings.embedder)
+    if args.workers < 1:
+        raise KbError("--workers must be 1 or more")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexUnavailableError:
+        manifest = None  # another format (rebuilt below) or damaged (named when the server loads it)
+    if manifest is not None and manifest.embedder != settings.embedder:
+        raise embedder_mismatch(settings.index_dir, manifest.embedder, settings.embedder)
     if not args.no_build and is_stale(settings):
         print("index missing or stale: building it", file=sys.stderr)
         _build(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    if args.workers == 1:
+        _serve_one(settings, args.watch, url)
+    else:
+        _serve_workers(settings, args.watch, args.workers, url)
+    return 0
+
+
+def _serve_one(settings: Settings, watch: bool, url: str) -> None:
     import uvicorn
 
+    from kb.runtime import KnowledgeBase
     from kb.web.app import create_app
 
-    app = create_app(settings)
-    print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    return 0
+    kb = KnowledgeBase(settings)
+    kb.start(watch_content=watch)
+    print(f"serving on {url}" + (f" (watching {settings.content_dir})" if watch else ""), file=sys.stderr)
+    try:
+        uvicorn.run(create_app(kb), host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        kb.close()
+
+
+def _serve_workers(settings: Settings, watch: bool, workers: int, url: str) -> None:
+    """Several processes, each with its own knowledge base following CURRENT; this parent process alone watches
+    the content and builds, so the workers never race to build the same change."""
+    import os
+
+    import uvicorn
+
+    from kb.runtime.watch import ContentWatcher
+
+    os.environ.update({"KB_CONTENT": str(settings.content_dir), "KB_INDEX": str(settings.index_dir),
+                       "KB_EMBEDDER": settings.embedder})
+    watcher = None
+    if watch:
+        watcher = ContentWatcher(settings.content_dir, lambda: _build(settings, quiet=True, wait=600))
+        watcher.start()
+    print(f"serving on {url} with {workers} workers" + (f" (watching {settings.content_dir})" if watch else ""),
+          file=sys.stderr)
+    try:
+        uvicorn.run("kb.web.app:worker_app", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, log_level="warning")
+    finally:
+        if watcher is not None:
+            watcher.stop()
 
 
 if __name__ == "__main__":

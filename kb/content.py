@@ -84,6 +84,8 @@ class Document:
     meta_lines: dict[str, int]
     body: str
     sections: list[Section] = field(default_factory=list)
+    raw: bytes = b""
+    """The exact bytes parsed: what a build keeps as this file's last good version."""
 
     @property
     def title(self) -> str:
@@ -138,7 +140,7 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
     lines = text.splitlines()
     doc = Document(
         module=path.parent.name, lang=path.stem, path=path, display_path=shown, meta=meta,
-        meta_lines=meta_lines, body="\n".join(lines[body_start:]),
+        meta_lines=meta_lines, body="\n".join(lines[body_start:]), raw=raw,
     )
     findings += _check_fields(doc)
     sections, section_findings = _read_sections(tokens[1:], lines, body_start, shown)

@@ -3,12 +3,11 @@ sections with their rendered HTML, and the translation state of each section (ou
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.store import IndexData
+from kb.store import BuildReader, FindingRow
 
 SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra")
 
@@ -98,23 +97,25 @@ class CompareRow:
 class Library:
     """Everything the pages need, loaded once: the corpus is small, so no request touches SQLite."""
 
-    def __init__(self, index: IndexData, langs: list[str]) -> None:
+    def __init__(self, index: BuildReader, langs: list[str]) -> None:
         self.langs = langs
         flags: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
-        for module, lang, section, rule, message in index.db.execute(
-                "SELECT module, lang, section, rule, message FROM findings WHERE section IS NOT NULL"):
-            if rule in SECTION_FLAGS:
-                flags[(module, lang, section)][rule] = message
+        self.errors: dict[str, list[FindingRow]] = defaultdict(list)
+        """Error findings by module: a module with errors is served from its last good version, with a banner."""
+        for f in index.findings:
+            if f.section is not None and f.rule in SECTION_FLAGS:
+                flags[(f.module, f.lang, f.section)][f.rule] = f.message
+            if f.severity == "error" and f.module:
+                self.errors[f.module].append(f)
         sections: dict[tuple[str, str], list[SectionView]] = defaultdict(list)
-        for module, lang, sid, level, heading, parent, html, text in index.db.execute(
-                "SELECT module, lang, id, level, heading, parent, html, text FROM sections ORDER BY ordinal"):
-            sections[(module, lang)].append(SectionView(sid, level, heading, parent, html, text,
-                                                        flags.get((module, lang, sid), {})))
+        for s in index.sections:
+            sections[(s.module, s.lang)].append(SectionView(s.id, s.level, s.heading, s.parent, s.html, s.text,
+                                                            flags.get((s.module, s.lang, s.id), {})))
         self.documents: dict[str, dict[str, DocumentView]] = defaultdict(dict)
-        for module, lang, title, meta, html in index.db.execute(
-                "SELECT module, lang, title, meta, html FROM documents ORDER BY module"):
-            self.documents[module][lang] = DocumentView(module, lang, title, json.loads(meta), html,
-                                                        sections[(module, lang)])
+        for d in index.documents:
+            self.documents[d.module][d.lang] = DocumentView(d.module, d.lang, d.title, d.meta, d.html,
+                                                            sections[(d.module, d.lang)])
+        self.held_back = set(index.manifest.held_back)
 
     def languages(self, module: str) -> list[str]:
         return [L for L in self.langs if L in self.documents.get(module, {})]

@@ -21,9 +21,10 @@ import numpy as np
 
 from kb import LANGS
 from kb.embedders import Embedder
+from kb.errors import KbError
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
-from kb.store import IndexData, embedder_mismatch, search_vectors
+from kb.store import BuildReader, embedder_mismatch
 from kb.text import CJK, fts_query, tokens
 
 MAX_QUERY = 500
@@ -39,7 +40,7 @@ are the same to 3 decimals at 30 as at 100, and the fusion loop is cheaper."""
 MODES = ("hybrid", "dense", "keyword")
 
 
-class SearchError(ValueError):
+class SearchError(KbError):
     """A bad search request, naming the field that is wrong (the API turns it into a 4xx)."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -87,24 +88,23 @@ class _Section:
 class Searcher:
     """Loads an index once and answers queries; thread-safe, with an LRU cache of answers."""
 
-    def __init__(self, index: IndexData, embedder: Embedder, glossary: Glossary | None = None,
+    def __init__(self, index: BuildReader, embedder: Embedder, glossary: Glossary | None = None,
                  cache_size: int = 512) -> None:
         if embedder.id != index.embedder:
             raise embedder_mismatch(index.path.parent.parent, index.embedder, embedder.id)
         self.index, self.embedder, self.glossary = index, embedder, glossary
-        self.langs: list[str] = [L for L in LANGS if L in index.manifest["languages"]]
+        self.langs: list[str] = [L for L in LANGS if L in index.manifest.languages]
         self.sections: dict[tuple[str, str, str], _Section] = {}
         self.section_langs: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.modules: dict[str, dict[str, str]] = defaultdict(dict)
-        for module, lang, title in index.db.execute("SELECT module, lang, title FROM documents"):
-            self.modules[module][lang] = title
-        for module, lang, sid, heading, text, ordinal in index.db.execute(
-                "SELECT module, lang, id, heading, text, ordinal FROM sections"):
-            self.sections[(module, lang, sid)] = _Section(self.modules[module][lang], heading, text, ordinal)
-            self.section_langs[(module, sid)].append(lang)
+        for d in index.documents:
+            self.modules[d.module][d.lang] = d.title
+        for s in index.sections:
+            self.sections[(s.module, s.lang, s.id)] = _Section(self.modules[s.module][s.lang], s.heading, s.text,
+                                                               s.ordinal)
+            self.section_langs[(s.module, s.id)].append(s.lang)
         for langs in self.section_langs.values():
             langs.sort(key=self.langs.index)
-        self._db_lock = threading.Lock()
         self._cache: OrderedDict[tuple, SearchResponse] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -204,14 +204,12 @@ class Searcher:
     def _dense(self, vector: np.ndarray, lang: str, module: str | None,
                depth: int) -> tuple[list[tuple[str, str, int]], float]:
         """Sections of one language by their best chunk's cosine, and the best cosine itself."""
-        index = self.index.vectors.get(lang)
-        if index is None or index.ntotal == 0:
-            return [], -1.0
-        scores, ids = search_vectors(index, vector, index.ntotal if module else min(index.ntotal, depth))
-        ranked = self._sections_of(ids[0].tolist(), module)
+        total = self.index.vector_count(lang)
+        scores, ids = self.index.dense(lang, vector, total if module else depth)
+        ranked = self._sections_of(ids, module)
         if not ranked:
             return [], -1.0
-        top = next(float(sc) for sc, i in zip(scores[0], ids[0], strict=True) if int(i) == ranked[0][2])
+        top = next(float(sc) for sc, i in zip(scores, ids, strict=True) if int(i) == ranked[0][2])
         return ranked, top
 
     def _keyword(self, q: str, extra: list[str], lang: str, module: str | None,
@@ -221,15 +219,7 @@ class Searcher:
         words = [w for w in words if w not in stop] or words
         if not words:
             return []
-        sql = "SELECT rowid FROM keywords WHERE keywords MATCH ? AND lang = ?"
-        args: list[object] = [fts_query(words), lang]
-        if module:
-            sql += " AND module = ?"
-            args.append(module)
-        sql += f" ORDER BY bm25(keywords) LIMIT {int(depth)}"
-        with self._db_lock:
-            ids = [row[0] for row in self.index.db.execute(sql, args)]
-        return self._sections_of(ids, module)
+        return self._sections_of(self.index.keyword(fts_query(words), lang, module, depth), module)
 
     def _sections_of(self, chunk_ids: list[int], module: str | None) -> list[tuple[str, str, int]]:
         """Chunks in rank order -> sections in rank order (a section ranks where its best chunk does)."""

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from kb.content import Document
 from kb.corpus import Corpus
+from kb.errors import KbError
 
 
-class StampError(ValueError):
+class StampError(KbError):
     pass
 
 

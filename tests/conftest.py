@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,8 +16,8 @@ import pytest
 
 from kb.build import build_index
 from kb.embedders import Embedder, get_embedder
+from kb.runtime import KnowledgeBase
 from kb.search import Searcher
-from kb.service import open_searcher
 from kb.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -39,18 +40,27 @@ def settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Se
 
 
 @pytest.fixture(scope="session")
-def searcher(settings: Settings, embedder: Embedder) -> Searcher:
-    return open_searcher(settings, embedder)
+def knowledge_base(settings: Settings, embedder: Embedder) -> Iterator[KnowledgeBase]:
+    """The runtime object over the session index, following its CURRENT pointer."""
+    kb = KnowledgeBase(settings, embedder)
+    kb.start()
+    yield kb
+    kb.close()
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, searcher: Searcher):  # noqa: ANN201
+def searcher(knowledge_base: KnowledgeBase) -> Searcher:
+    return knowledge_base.current.searcher
+
+
+@pytest.fixture(scope="session")
+def app(knowledge_base: KnowledgeBase):  # noqa: ANN201
     """The app; UI catalogs are compiled first, so pytest alone (without make install) renders translated pages."""
     from kb.web.app import create_app
     from kb.web.i18n import compile_catalogs
 
-    compile_catalogs(settings.translations_dir)
-    return create_app(settings, searcher)
+    compile_catalogs(knowledge_base.settings.translations_dir)
+    return create_app(knowledge_base)
 
 
 def free_port() -> int:
@@ -62,10 +72,18 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[str]:  # noqa: ANN001
     """The app behind a real uvicorn server on loopback; yields its base URL."""
+    with serve(app) as url:
+        yield url
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:  # noqa: ANN001
+    """Any app behind a real uvicorn server on a free loopback port, for as long as the block runs."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -20,7 +20,7 @@ from kb.build import BuildError, build_index, is_stale
 from kb.build.chunking import chunk_section
 from kb.content import parse_document
 from kb.embedders import EmbedderError, get_embedder
-from kb.service import open_searcher
+from kb.runtime import open_searcher
 from kb.settings import Settings
 from kb.store import IndexUnavailableError, current_build
 
@@ -38,10 +38,10 @@ def fresh(tmp_path: Path, embedder) -> Settings:  # noqa: ANN001
 
 def test_manifest_records_embedder_counts_and_fingerprint(settings: Settings) -> None:
     manifest = store.read_manifest(settings.index_dir)
-    assert manifest["embedder"] == "e5-small-q4" and manifest["dim"] == 384
-    assert manifest["documents"] == 6 and manifest["languages"] == ["en", "vi", "zh"]
-    assert manifest["chunks"] >= manifest["sections"] >= 20
-    assert len(manifest["fingerprint"]) == 16 and manifest["built_at"]
+    assert manifest.embedder == "e5-small-q4" and manifest.dim == 384
+    assert manifest.documents == 6 and manifest.languages == ["en", "vi", "zh"]
+    assert manifest.chunks >= manifest.sections >= 20
+    assert len(manifest.fingerprint) == 16 and manifest.built_at
     assert not is_stale(settings)
 
 
@@ -66,18 +66,33 @@ def test_one_edit_re_embeds_only_the_changed_chunk(fresh: Settings, embedder) ->
     path.write_text(path.read_text(encoding="utf-8").replace("usually settles", "often settles"), encoding="utf-8")
     assert is_stale(fresh)
     report = build_index(fresh, embedder, progress=False)
-    assert report.embedded == 1 and report.reused == report.manifest["chunks"] - 1
+    assert report.embedded == 1 and report.reused == report.manifest.chunks - 1
     hits = open_searcher(fresh, embedder).search("often settles", lang="en", k=1, mode="keyword").results
     assert hits[0].section == "aftercare"
 
 
-def test_files_with_errors_are_skipped_and_named(fresh: Settings, embedder) -> None:  # noqa: ANN001
+def test_a_file_with_errors_keeps_its_last_good_version_and_is_named(fresh: Settings, embedder) -> None:  # noqa: ANN001
     bad = fresh.content_dir / "liver-tace" / "vi.md"
-    bad.write_text(bad.read_text(encoding="utf-8").replace("status: draft", "status: final"), encoding="utf-8")
+    good = bad.read_text(encoding="utf-8")
+    bad.write_text(good.replace("status: draft", "status: final").replace("## ", "## Mới ", 1), encoding="utf-8")
     report = build_index(fresh, embedder, progress=False)
-    assert report.skipped == [str(bad.resolve())] or report.skipped[0].endswith("liver-tace/vi.md")
+    assert report.held_back == ["liver-tace/vi.md"] and report.skipped == []
+    assert any(f.severity == "error" and f.path.endswith("liver-tace/vi.md") for f in report.findings)
     searcher = open_searcher(fresh, embedder)
-    assert "vi" not in searcher.section_langs[("liver-tace", "overview")]
+    assert "vi" in searcher.section_langs[("liver-tace", "overview")]
+    assert not any(s.heading.startswith("Mới") for s in searcher.index.sections)  # the last good text
+    # fixed again: served from the file itself, nothing held back
+    bad.write_text(good, encoding="utf-8")
+    assert build_index(fresh, embedder, progress=False).held_back == []
+
+
+def test_a_file_that_never_had_a_good_version_is_skipped_and_named(fresh: Settings, embedder) -> None:  # noqa: ANN001
+    new = fresh.content_dir / "new-module" / "en.md"
+    new.parent.mkdir()
+    new.write_text("---\nmodule: new-module\n---\n\n## A {#a}\n\nText.\n", encoding="utf-8")
+    report = build_index(fresh, embedder, progress=False)
+    assert report.skipped == ["new-module/en.md"] and report.held_back == []
+    assert "new-module" not in open_searcher(fresh, embedder).modules
 
 
 def test_a_failed_build_leaves_the_previous_index_live(fresh: Settings, embedder, monkeypatch) -> None:  # noqa: ANN001
@@ -86,7 +101,7 @@ def test_a_failed_build_leaves_the_previous_index_live(fresh: Settings, embedder
     def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise OSError("disk full")
 
-    monkeypatch.setattr(store, "write_vectors", crash)
+    monkeypatch.setattr(store.BuildWriter, "add_vectors", crash)
     (fresh.content_dir / "liver-tace" / "en.md").write_text(
         (fresh.content_dir / "liver-tace" / "en.md").read_text(encoding="utf-8") + "\nExtra line.\n",
         encoding="utf-8")

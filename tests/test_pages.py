@@ -410,12 +410,12 @@ def test_api_errors_stay_json(http: httpx.Client) -> None:
     assert response.status_code == 404 and response.headers["content-type"].startswith("application/json")
 
 
-def test_a_crash_is_a_500_page_without_traceback(settings: Settings, searcher) -> None:  # noqa: ANN001
+def test_a_crash_is_a_500_page_without_traceback(knowledge_base) -> None:  # noqa: ANN001
     from starlette.testclient import TestClient
 
     from kb.web.app import create_app
 
-    app = create_app(settings, searcher)
+    app = create_app(knowledge_base)
 
     @app.get("/crash")
     def crash() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from kb.build import build_index
 from kb.embedders import EmbedderError, get_embedder
-from kb.service import open_searcher
+from kb.runtime import open_searcher
 from kb.settings import Settings
 from kb.store import IndexUnavailableError
 
@@ -36,7 +36,7 @@ def test_builds_and_searches_with_the_packaged_model(tmp_path: Path, minilm: str
     shutil.copytree(FIXTURES, tmp_path / "g")
     s = Settings(content_dir=tmp_path / "g", index_dir=tmp_path / "i", embedder=minilm)
     report = build_index(s, st_embedder, progress=False)
-    assert report.manifest["embedder"] == minilm and report.manifest["dim"] == 384
+    assert report.manifest.embedder == minilm and report.manifest.dim == 384
     searcher = open_searcher(s, st_embedder)
     assert searcher.search("drug-eluting beads doxorubicin", lang="en", k=1).results[0].section == "deb-tace"
     with pytest.raises(IndexUnavailableError, match="built by"):

@@ -5,32 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kb.content import Document, Section
+from kb.store.rows import Chunk
 
 CHUNKER_VERSION = "1"
 """Bump when chunk text changes shape, so that fingerprints (and staleness checks) see it."""
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
 """A sentence end: Latin punctuation needs a space after it, so that 2.5 mg is never cut."""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    module: str
-    lang: str
-    section: str
-    ordinal: int
-    title: str
-    heading: str
-    heading_path: tuple[str, ...]
-    body: str
-
-    @property
-    def text(self) -> str:
-        """What is embedded and keyword-indexed: context line, then the body."""
-        return f"{self.title} › {' › '.join(self.heading_path)}\n{self.body}".strip()
 
 
 def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens: int = 512) -> list[Chunk]:

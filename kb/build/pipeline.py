@@ -1,15 +1,14 @@
-"""`kb index`: content folder -> checked documents -> chunks -> embeddings (cached) -> a new live build."""
+"""`kb index`: content folder -> checked documents -> chunks -> embeddings (cached) -> a new live build.
+
+A file with errors is never dropped silently: when an earlier build indexed a good version of it, that version
+keeps being served (`held_back` in the manifest, its findings shown on its pages) until the file is fixed; a file
+that never had a good version is named in `skipped`."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
-import shutil
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,15 +19,29 @@ from typing import Any
 
 import numpy as np
 
-from kb import store
-from kb.build.cache import EmbeddingCache, text_hash
-from kb.build.chunking import CHUNKER_VERSION, Chunk, chunk_document
-from kb.content import Document, Finding
+from kb import LANGS
+from kb.build.chunking import CHUNKER_VERSION, chunk_document
+from kb.content import Document, Finding, parse_document
 from kb.corpus import Corpus, load_corpus
 from kb.embedders import Embedder, get_embedder
+from kb.errors import KbError
 from kb.glossary import GLOSSARY_FILE
 from kb.markdown import render_html
 from kb.settings import Settings
+from kb.store import (
+    FORMAT,
+    BuildWriter,
+    Chunk,
+    DamagedIndexError,
+    DocumentRow,
+    FindingRow,
+    IndexUnavailableError,
+    Manifest,
+    SectionRow,
+    build_lock,
+    layout,
+)
+from kb.store.cache import EmbeddingCache, text_hash
 from kb.text import tokens
 
 BATCH = 8
@@ -37,24 +50,30 @@ STOP_RATIO = 0.4
 row; search leaves such stop tokens out of keyword queries."""
 
 
-class BuildError(RuntimeError):
-    """The build could not run (another build holds the lock, no content); the live index is untouched."""
+class BuildError(KbError):
+    """The build could not run (no content, a wrong embedder); the live index is untouched."""
 
 
 @dataclass
 class BuildReport:
-    manifest: dict[str, Any]
+    manifest: Manifest
     findings: list[Finding]
-    skipped: list[str]
     embedded: int = 0
     reused: int = 0
     seconds: float = 0.0
-    built: bool = True
+
+    @property
+    def skipped(self) -> list[str]:
+        return self.manifest.skipped
+
+    @property
+    def held_back(self) -> list[str]:
+        return self.manifest.held_back
 
 
 def fingerprint(content_dir: Path, embedder_id: str) -> str:
     """Hash of every content file and of what shapes the index, to tell a stale index from a fresh one."""
-    h = hashlib.sha256(f"{store.FORMAT}:{CHUNKER_VERSION}:{embedder_id}".encode())
+    h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{embedder_id}".encode())
     for path in sorted(Path(content_dir).rglob("*")):
         if path.is_file() and path.suffix in (".md", ".yaml", ".yml"):
             h.update(str(path.relative_to(content_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -62,58 +81,85 @@ def fingerprint(content_dir: Path, embedder_id: str) -> str:
 
 
 def is_stale(settings: Settings) -> bool:
-    """True when there is no index, or it was built from other content or by another embedder."""
-    manifest = store.read_manifest(settings.index_dir)
-    if manifest is None or manifest.get("embedder") != settings.embedder:
+    """True when there is no index, or it was built from other content, by another embedder or by a version that
+    wrote another format (a damaged build is not stale: loading it says which file is damaged)."""
+    try:
+        manifest = layout.read_manifest(settings.index_dir)
+    except IndexUnavailableError as exc:
+        return not isinstance(exc, DamagedIndexError)
+    if manifest is None or manifest.embedder != settings.embedder:
         return True
-    return manifest.get("fingerprint") != fingerprint(settings.content_dir, settings.embedder)
+    return manifest.fingerprint != fingerprint(settings.content_dir, settings.embedder)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, *, progress: bool | None = None,
-                corpus: Corpus | None = None) -> BuildReport:
-    """Build and publish a new index; the previous one stays live until the new one is complete."""
+                corpus: Corpus | None = None, wait: float = 0) -> BuildReport:
+    """Build and publish a new index; the previous one stays live until the new one is complete.
+
+    `wait`: seconds to wait for another build of the same folder to finish before refusing."""
     started = time.perf_counter()
-    corpus = corpus or load_corpus(settings.content_dir)
-    docs = corpus.indexable()
-    if not docs:
-        raise BuildError(f"nothing to index in {settings.content_dir}: no module file without errors")
     embedder = embedder or get_embedder(settings.embedder)
     if embedder.id != settings.embedder:
         raise BuildError(f"embedder '{embedder.id}' given, but settings name '{settings.embedder}'")
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(settings.index_dir):
-        chunks = [c for d in docs for c in chunk_document(d, embedder.token_count, embedder.max_tokens)]
-        vectors, embedded, reused = _embed(settings.index_dir, embedder, chunks, progress)
-        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        tmp = store.new_build_dir(settings.index_dir, build_id)
-        _write(tmp, corpus, docs, chunks, vectors, embedder.dim)
-        manifest = {
-            "format": store.FORMAT,
-            "build_id": build_id,
-            "embedder": embedder.id,
-            "dim": embedder.dim,
-            "chunks": len(chunks),
-            "documents": len(docs),
-            "sections": sum(len(d.sections) for d in docs),
-            "languages": sorted({d.lang for d in docs}),
-            "fingerprint": fingerprint(settings.content_dir, embedder.id),
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "content_dir": str(settings.content_dir),
-            "skipped": sorted({f.path for f in corpus.errors()}),
-        }
-        store.publish(settings.index_dir, tmp, manifest)
-    return BuildReport(manifest, corpus.findings, manifest["skipped"], embedded, reused,
-                       time.perf_counter() - started)
-
-
-@contextmanager
-def _lock(index_dir: Path) -> Iterator[None]:
-    with open(index_dir / ".lock", "w") as handle:
+    with build_lock(settings.index_dir, wait):
+        stamp = fingerprint(settings.content_dir, embedder.id)
+        corpus = corpus or load_corpus(settings.content_dir)
+        writer = BuildWriter(settings.index_dir, embedder.dim)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise BuildError(f"another build of {index_dir} is running; wait for it to finish") from exc
-        yield
+            docs, held_back, skipped = _documents(settings, corpus, writer)
+            if not docs:
+                raise BuildError(f"nothing to index in {settings.content_dir}: no module file without errors")
+            chunks = [c for d in docs for c in chunk_document(d, embedder.token_count, embedder.max_tokens)]
+            vectors, embedded, reused = _embed(settings.index_dir, embedder, chunks, progress)
+            _write(writer, corpus, docs, chunks, vectors)
+            manifest = writer.publish(Manifest(
+                format=FORMAT, build_id="", embedder=embedder.id, dim=embedder.dim, vectors="",
+                chunks=len(chunks), documents=len(docs), sections=sum(len(d.sections) for d in docs),
+                languages=sorted({d.lang for d in docs}), fingerprint=stamp,
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"), skipped=skipped, held_back=held_back))
+        except BaseException:
+            writer.abort()
+            raise
+    return BuildReport(manifest, corpus.findings, embedded, reused, time.perf_counter() - started)
+
+
+def _documents(settings: Settings, corpus: Corpus, writer: BuildWriter) -> tuple[list[Document], list[str],
+                                                                                 list[str]]:
+    """What this build indexes: every file without errors, and for a file with errors its last good version
+    from the live build when there is one. Good files are copied into the build as the next last good ones."""
+    root = Path(settings.content_dir)
+    live = layout.current_build(settings.index_dir)
+    bad = {f.path for f in corpus.errors()}
+    docs = corpus.indexable()
+    for d in docs:
+        writer.save_source(d.module, d.lang, d.raw)
+    held_back: list[str] = []
+    skipped: list[str] = []
+    good = {(d.module, d.lang) for d in docs}
+    for path in sorted(root.glob("*/*.md")):
+        module, lang = path.parent.name, path.stem
+        if lang not in LANGS or (module, lang) in good or _shown(path) not in bad:
+            continue
+        rel = f"{module}/{lang}.md"
+        old = (live / "sources" / module / f"{lang}.md") if live else None
+        if old is not None and old.is_file():
+            writer.save_source(module, lang, old.read_bytes())
+            doc, _ = parse_document(writer.tmp / "sources" / module / f"{lang}.md")
+            if doc is not None:
+                doc.path, doc.display_path = path, _shown(path)
+                docs.append(doc)
+                held_back.append(rel)
+                continue
+        skipped.append(rel)
+    skipped += sorted(f"{Path(p).parent.name}/{Path(p).name}" for p in bad
+                      if p.endswith(".md") and not Path(p).exists())
+    return docs, held_back, sorted(set(skipped))
+
+
+def _shown(path: Path) -> str:
+    from kb.content import display_path
+
+    return display_path(path)
 
 
 def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
@@ -147,47 +193,39 @@ def _progress(total: int, enabled: bool | None) -> Iterator[Any]:
         yield bar
 
 
-def _write(tmp: Path, corpus: Corpus, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray,
-           dim: int) -> None:
-    db = store.create_meta_db(tmp)
+def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: list[Chunk],
+           vectors: np.ndarray) -> None:
     by_place = {(d.display_path, s.line): (d.module, d.lang, s.id) for d in docs for s in d.sections}
-    by_path = {d.display_path: (d.module, d.lang) for d in corpus.documents()}
-    with db:
-        for d in docs:
-            db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                       (d.module, d.lang, d.display_path, d.title, json.dumps(d.meta, default=str,
-                        ensure_ascii=False), render_html(d.body)))
-            db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                (d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
-                 render_html(s.markdown)) for n, s in enumerate(d.sections)])
-        for f in corpus.findings:
-            module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, (None, None)), None)
-            db.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (f.path, f.line, f.severity, f.rule, f.message, module, lang, section))
-        df: dict[str, Counter[str]] = defaultdict(Counter)
-        for i, c in enumerate(chunks):
-            words = tokens(c.text)
-            df[c.lang].update(set(words))
-            db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (i, c.module, c.lang, c.section, c.ordinal, c.title, c.heading,
-                        json.dumps(c.heading_path, ensure_ascii=False), c.body, text_hash(c.text)))
-            db.execute("INSERT INTO keywords(rowid, tokens, lang, module) VALUES (?, ?, ?, ?)",
-                       (i, " ".join(words), c.lang, c.module))
-        per_lang = Counter(c.lang for c in chunks)
-        for lang, counts in df.items():
-            n = per_lang[lang]
-            db.executemany("INSERT INTO stop_tokens VALUES (?, ?)",
-                           [(lang, t) for t, k in counts.items() if n >= 20 and k / n >= STOP_RATIO])
-    db.close()
-    glossary = corpus.root / GLOSSARY_FILE
+    by_path = {d.display_path: (d.module, d.lang) for d in docs}
+    for d in docs:
+        writer.add_document(
+            DocumentRow(d.module, d.lang, d.display_path, d.title, d.meta, render_html(d.body)),
+            [SectionRow(d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
+                        render_html(s.markdown)) for n, s in enumerate(d.sections)])
+    rows = []
+    for f in corpus.findings:
+        module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, _place(f.path)), None)
+        rows.append(FindingRow(f.path, f.line, f.severity, f.rule, f.message, module, lang, section))
+    writer.add_findings(rows)
+    words = [tokens(c.text) for c in chunks]
+    writer.add_chunks(chunks, words, [text_hash(c.text) for c in chunks])
+    df: dict[str, Counter[str]] = defaultdict(Counter)
+    for c, w in zip(chunks, words, strict=True):
+        df[c.lang].update(set(w))
+    per_lang = Counter(c.lang for c in chunks)
+    for lang, counts in df.items():
+        n = per_lang[lang]
+        writer.add_stop_tokens(lang, [t for t, k in counts.items() if n >= 20 and k / n >= STOP_RATIO])
     if corpus.glossary is not None and not any(f.path.endswith(GLOSSARY_FILE) for f in corpus.errors()):
-        shutil.copyfile(glossary, tmp / GLOSSARY_FILE)  # search expands queries from the index, not the sources
+        writer.copy_file(corpus.root / GLOSSARY_FILE, GLOSSARY_FILE)  # search expands queries from the build
     ids = np.arange(len(chunks), dtype=np.int64)
     langs = np.array([c.lang for c in chunks])
     for lang in sorted(set(langs.tolist())):
         mask = langs == lang
-        store.write_vectors(tmp, lang, ids[mask], vectors[mask], dim)
-    for path in tmp.iterdir():
-        fd = os.open(path, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
+        writer.add_vectors(lang, ids[mask], vectors[mask])
+
+
+def _place(path: str) -> tuple[str | None, str | None]:
+    """(module, lang) of a content file path that did not parse far enough to be a document."""
+    p = Path(path)
+    return (p.parent.name, p.stem) if p.suffix == ".md" and p.stem in LANGS else (None, None)

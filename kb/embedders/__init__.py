@@ -12,10 +12,12 @@ from typing import Protocol
 
 import numpy as np
 
+from kb.errors import KbError
+
 DEFAULT = "e5-small-q4"
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(KbError):
     """An embedder that cannot be used here: unknown name, missing package, or a model not on this machine."""
 
 

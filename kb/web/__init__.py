@@ -1,1 +1,1 @@
-"""The web layer: `create_app(settings)` builds the FastAPI app (JSON API and HTML pages)."""
+"""The web layer: `create_app(kb)` builds the FastAPI app over a KnowledgeBase (JSON API and HTML pages)."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from kb.search import SearchError
-from kb.web.deps import LibraryDep, SearchDep
+from kb.web.deps import KbDep, LibraryDep, SearchDep
 
 router = APIRouter(prefix="/api")
 
@@ -18,11 +18,12 @@ def error(status: int, field: str, message: str) -> JSONResponse:
 
 
 @router.get("/health")
-def health(searcher: SearchDep) -> dict[str, Any]:
-    m = searcher.index.manifest
-    return {"status": "ok", "index": {k: m.get(k) for k in ("build_id", "embedder", "dim", "documents",
-                                                            "sections", "chunks", "languages", "built_at",
-                                                            "skipped")}}
+def health(kb: KbDep) -> dict[str, Any]:
+    """The live build, the content errors it was built with (files served from their last good version or
+    skipped), a new build that failed to load, and the last rebuild."""
+    status = kb.status()
+    degraded = status["errors"] or status["load_error"] or (status["last_build"] or {}).get("ok") is False
+    return {"status": "degraded" if degraded else "ok", **status}
 
 
 @router.get("/search", response_model=None)

@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the app factory. No module-level app: tests and `kb serve` each build their own."""
+"""`create_app(kb)`: the app factory over one `KnowledgeBase`. No module-level app: tests and `kb serve` each
+build their own; `worker_app` builds one per process for `kb serve --workers N`."""
 
 from __future__ import annotations
 
@@ -8,76 +9,77 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
-from kb.library import Library
-from kb.search import Searcher
+from kb.errors import KbError
+from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, pages
+from kb.web import api, apidocs, events, pages
+from kb.web.security import SecurityHeaders
+from kb.web.templating import Renderer
 
 log = logging.getLogger("kb.web")
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
+
+class KbApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """The security headers wrap everything, Starlette's own error middleware included."""
+        return SecurityHeaders(super().build_middleware_stack())
 
 
-def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
-    """The web app over the index named in settings; pass a searcher to share one loaded model between apps."""
-    from kb.service import open_searcher
-
-    searcher = searcher or open_searcher(settings)
-    app = FastAPI(title="Oncology guideline knowledge base", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json")
-    app.state.settings = settings
-    app.state.searcher = searcher
-    app.state.library = Library(searcher.index, searcher.langs)
+def create_app(kb: KnowledgeBase) -> FastAPI:
+    """The web app over a knowledge base; the caller starts its watchers (`kb.start()`) and closes it."""
+    app = KbApp(title="Oncology guideline knowledge base", docs_url=None, redoc_url=None,
+                openapi_url="/api/openapi.json")
+    renderer = Renderer(kb.settings)
+    app.state.kb = kb
+    app.state.renderer = renderer
     app.include_router(api.router)
-    pages.install(app, settings)
-    _install_errors(app)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
-        return secure(await call_next(request))
-
+    app.include_router(events.router)
+    apidocs.install(app)
+    pages.install(app, kb.settings)
+    _install_errors(app, renderer)
     return app
 
 
-def secure(response: Response) -> Response:
-    """Add the security headers a response does not set itself."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+def worker_app() -> FastAPI:
+    """One worker of `kb serve --workers N`: its own knowledge base from the environment (KB_*), following the
+    CURRENT pointer on its own; the parent process watches the content and builds."""
+    kb = KnowledgeBase(Settings.from_env())
+    kb.start()
+    return create_app(kb)
 
 
-def _install_errors(app: FastAPI) -> None:
+def _install_errors(app: FastAPI, renderer: Renderer) -> None:
+    def wants_html(request: Request) -> bool:
+        return not request.url.path.startswith("/api/")
+
+    def json_error(status: int, field: str | None, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"field": field, "message": message}}, status_code=status)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         field = str(first.get("loc", ["", "request"])[-1])
-        return JSONResponse({"error": {"field": field, "message": first.get("msg", "invalid request")}},
-                            status_code=422)
+        return json_error(422, field, first.get("msg", "invalid request"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        handler = getattr(app.state, "html_error", None)
-        if handler is not None and not request.url.path.startswith("/api/"):
-            return handler(request, exc.status_code)
-        body = {"error": {"field": "path", "message": str(exc.detail)}}
-        return JSONResponse(body, status_code=exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_html(request):
+            return pages.error_page(request, renderer, exc.status_code)
+        return json_error(exc.status_code, "path", str(exc.detail))
+
+    @app.exception_handler(KbError)
+    async def ours(request: Request, exc: KbError) -> Response:
+        """An error of ours that reached a handler (a damaged index file read mid-request): no traceback."""
+        log.error("%s: %s", request.url.path, exc.message)
+        if wants_html(request):
+            return pages.error_page(request, renderer, 503)
+        return json_error(503, None, "the index could not answer; the server log says why")
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
-        """Starlette answers unhandled errors outside the middleware stack, so headers are added here too."""
         log.exception("unhandled error on %s", request.url.path)
-        handler = getattr(app.state, "html_error", None)
-        if handler is not None and not request.url.path.startswith("/api/"):
-            return secure(handler(request, 500))
-        return secure(JSONResponse({"error": {"field": None, "message": "internal error"}}, status_code=500))
+        if wants_html(request):
+            return pages.error_page(request, renderer, 500)
+        return json_error(500, None, "internal error")

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kb.library import CompareRow, DocumentView, Library, ModuleSummary
 from kb.search import MAX_QUERY, SearchError, SearchResponse, SearchResult
 from kb.settings import Settings
-from kb.web.deps import LibraryDep, SearchDep, SettingsDep
+from kb.web.deps import LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import N_, language_name
 from kb.web.templating import Renderer, Ui
 
@@ -46,23 +46,8 @@ ERROR_MESSAGES = {
 router = APIRouter(include_in_schema=False)
 
 
-def get_renderer(request: Request) -> Renderer:
-    return request.app.state.renderer
-
-
-def get_ui(request: Request) -> Ui:
-    return request.app.state.renderer.ui(request)
-
-
-RendererDep = Annotated[Renderer, Depends(get_renderer)]
-UiDep = Annotated[Ui, Depends(get_ui)]
-
-
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the pages, /static and the HTML error pages to an app built by `create_app`."""
-    renderer = Renderer(settings)
-    app.state.renderer = renderer
-    app.state.html_error = lambda request, status: error_page(request, renderer, status)
+    """Add the pages and /static to an app built by `create_app`."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=settings.site_dir / "static"), name="static")
 
@@ -191,6 +176,7 @@ def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
                      for s in doc.sections}
     return renderer.render(request, ui, "reading.html", {
         "doc": doc, "module_title": library_title(library, module, ui.locale), "others": others,
+        "live_module": module, "module_errors": library.errors.get(module, []),
         "section_langs": section_langs, "preface": preface(doc), "status": status_label(ui, doc.status),
         "flags": {s.id: flag_views(ui, s.flags) for s in doc.sections},
         "compare_url": compare_url(module, lang, library.languages(module)),
@@ -242,6 +228,7 @@ def compare_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
             "info", [Link(f"/modules/{module}/{available[0]}", ui.gettext("Read it"), available[0])]))
     return renderer.render(request, ui, "compare.html", {
         "module": module, "module_title": library_title(library, module, ui.locale), "available": available,
+        "live_module": module, "module_errors": library.errors.get(module, []),
         "chosen": chosen, "docs": docs, "rows": rows, "notices": notices,
         "headings": {row.id: next((c.heading for c in row.cells.values() if c), row.id) for row in rows},
         "flags": {(sid, L): flag_views(ui, cell.flags) for sid, L, cell in cells if cell},
@@ -281,17 +268,12 @@ def not_found_language(request: Request, renderer: Renderer, ui: Ui, library: Li
 
 def error_page(request: Request, renderer: Renderer, status: int) -> Response:
     """The HTML page for an HTTP error or a crash: in the UI language, never a traceback."""
-    from kb.web.app import SECURITY_HEADERS
-
     ui = renderer.ui(request)
+    key = status if status in ERROR_TITLES else (500 if status >= 500 else 0)
     try:
         response = renderer.render(request, ui, "error.html", {
-            "status": status, "title": ui.gettext(ERROR_TITLES.get(status, ERROR_TITLES[0])),
-            "message": ui.gettext(ERROR_MESSAGES.get(status, ERROR_MESSAGES[0])),
+            "status": status, "title": ui.gettext(ERROR_TITLES[key]), "message": ui.gettext(ERROR_MESSAGES[key]),
             "links": []}, status)
     except Exception:  # the error page itself failed: still no traceback
         response = HTMLResponse("<!doctype html><title>Error</title><h1>Error</h1>", status_code=status)
-    # A crash is answered outside the middleware that adds these, so add them here.
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
     return response

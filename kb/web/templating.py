@@ -165,8 +165,9 @@ class Renderer:
     def render(self, request: Request, ui: Ui, template: str, context: Mapping[str, Any] | None = None,
                status: int = 200) -> HTMLResponse:
         page = template.removesuffix(".html")
-        html = self.env.get_template(template).render({**(context or {}), "request": request, "ui": ui,
-                                                       "page": page})
+        html = self.env.get_template(template).render({
+            "live_module": None, "module_errors": [], **(context or {}), "request": request, "ui": ui, "page": page,
+            "build_id": getattr(request.state, "build_id", "")})
         response = HTMLResponse(html, status_code=status)
         response.headers["Content-Language"] = ui.locale
         response.headers["Vary"] = "Accept-Language, Cookie"

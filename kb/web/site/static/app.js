@@ -288,6 +288,12 @@
     initSearch();
   }
 
+  /* live.js swapped in a new <main> after a rebuild: its controls are new elements */
+  document.addEventListener("kb:refreshed", function () {
+    initLargeType();
+    initLangPicker();
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {

@@ -1,4 +1,5 @@
-"""Embedding cache: a chunk whose text did not change is never embedded twice by the same embedder.
+"""Embedding cache (SQLite, so it lives in the store): a chunk whose text did not change is never embedded twice
+by the same embedder.
 
 Kept beside the builds (not inside one) and committed batch by batch, so an interrupted build keeps what it
 already paid for."""

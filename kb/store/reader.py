@@ -1,0 +1,131 @@
+"""One build opened for reading: its manifest checked, every file verified against its checksum, the vectors
+loaded through the backend the manifest names, and the rows search and pages need read once. Queries that need
+the database (keyword search) go through methods here, so no SQL lives above the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import defaultdict
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from kb.store import layout
+from kb.store.errors import DamagedIndexError, IndexUnavailableError
+from kb.store.manifest import MANIFEST, Manifest, read_manifest_file, verify_files
+from kb.store.rows import Chunk, DocumentRow, FindingRow, SectionRow
+from kb.store.vectors import backend
+from kb.store.writer import SOURCES
+
+GLOSSARY = "glossary.yaml"
+
+
+class BuildReader:
+    """A verified, read-only build. Thread-safe: SQLite calls are serialised, vectors are immutable."""
+
+    def __init__(self, build: Path, verify: bool = True) -> None:
+        self.path = build
+        self.manifest: Manifest = read_manifest_file(build / MANIFEST)
+        verify_files(build, self.manifest, hashes=verify)
+        self._lock = threading.Lock()
+        db_path = build / "meta.sqlite"
+        try:
+            self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+            self._load_rows()
+        except sqlite3.DatabaseError as exc:
+            raise DamagedIndexError(db_path, f"not a readable index database ({exc})") from None
+        cls = backend(self.manifest.vectors)
+        self.vectors = {}
+        for lang in self.manifest.languages:
+            path = build / f"vectors-{lang}{cls.suffix}"
+            if not path.is_file():
+                raise DamagedIndexError(path, "the file is missing")
+            self.vectors[lang] = cls.load(path, self.manifest.dim)
+
+    @classmethod
+    def open_current(cls, index_dir: Path, verify: bool = True) -> BuildReader:
+        """The live build of an index folder."""
+        build = layout.current_build(index_dir)
+        if build is None:
+            raise IndexUnavailableError(f"no index in {index_dir}: build one with 'kb index --index {index_dir}'")
+        return cls(build, verify)
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest.build_id
+
+    @property
+    def embedder(self) -> str:
+        return self.manifest.embedder
+
+    def _load_rows(self) -> None:
+        self.documents: list[DocumentRow] = [
+            DocumentRow(m, L, p, t, json.loads(meta), html) for m, L, p, t, meta, html in self.db.execute(
+                "SELECT module, lang, path, title, meta, html FROM documents ORDER BY module, lang")]
+        self.sections: list[SectionRow] = [SectionRow(*row) for row in self.db.execute(
+            "SELECT module, lang, id, ordinal, level, heading, parent, line, hash, text, html FROM sections "
+            "ORDER BY module, lang, ordinal")]
+        self.findings: list[FindingRow] = [FindingRow(*row) for row in self.db.execute(
+            "SELECT path, line, severity, rule, message, module, lang, section FROM findings")]
+        self.chunks: dict[int, Chunk] = {}  # by vector id
+        for row in self.db.execute("SELECT id, module, lang, section, ordinal, title, heading, heading_path, body "
+                                   "FROM chunks"):
+            self.chunks[row[0]] = Chunk(*row[1:7], tuple(json.loads(row[7])), row[8])
+        stop: dict[str, set[str]] = defaultdict(set)
+        for lang, token in self.db.execute("SELECT lang, token FROM stop_tokens"):
+            stop[lang].add(token)
+        self.stop_tokens: dict[str, frozenset[str]] = {lang: frozenset(t) for lang, t in stop.items()}
+
+    @cached_property
+    def section_hashes(self) -> dict[tuple[str, str, str], str]:
+        """(module, lang, section) -> hash of its text: what tells two builds' sections apart."""
+        return {(s.module, s.lang, s.id): s.hash for s in self.sections}
+
+    def dense(self, lang: str, vector: np.ndarray, k: int) -> tuple[list[float], list[int]]:
+        """The k chunks of one language nearest to a query vector: (cosines, chunk ids), best first."""
+        index = self.vectors.get(lang)
+        n = index.count() if index is not None else 0
+        if n == 0 or k <= 0:
+            return [], []
+        scores, ids = index.search(vector.reshape(1, -1), min(k, n))
+        keep = ids[0] >= 0
+        return scores[0][keep].tolist(), ids[0][keep].tolist()
+
+    def vector_count(self, lang: str) -> int:
+        index = self.vectors.get(lang)
+        return index.count() if index is not None else 0
+
+    def keyword(self, match: str, lang: str, module: str | None, limit: int) -> list[int]:
+        """Chunk ids of one language matching an FTS5 query, best BM25 first."""
+        sql = "SELECT rowid FROM keywords WHERE keywords MATCH ? AND lang = ?"
+        args: list[object] = [match, lang]
+        if module:
+            sql += " AND module = ?"
+            args.append(module)
+        sql += " ORDER BY bm25(keywords) LIMIT ?"
+        args.append(int(limit))
+        try:
+            with self._lock:
+                return [row[0] for row in self.db.execute(sql, args)]
+        except sqlite3.DatabaseError as exc:
+            raise DamagedIndexError(self.path / "meta.sqlite", f"keyword index unreadable ({exc})") from None
+
+    @property
+    def glossary_path(self) -> Path | None:
+        path = self.path / GLOSSARY
+        return path if path.is_file() else None
+
+    def source_copy(self, module: str, lang: str) -> bytes | None:
+        """The bytes of a file as this build indexed it (its last good version), or None."""
+        path = self.path / SOURCES / module / f"{lang}.md"
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()

@@ -1,0 +1,112 @@
+"""Writing one build: rows into SQLite (documents, sections, chunks, findings, the FTS5 keyword index), vectors
+through the manifest's backend, copies of the glossary and of every good source file, then checksums and an
+atomic switch. Until `publish`, nothing a reader sees has changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from kb.store import layout
+from kb.store.manifest import MANIFEST, Manifest, file_entry
+from kb.store.rows import Chunk, DocumentRow, FindingRow, SectionRow
+from kb.store.vectors import DEFAULT_BACKEND, backend
+
+SCHEMA = """
+CREATE TABLE documents (module TEXT, lang TEXT, path TEXT, title TEXT, meta TEXT, html TEXT,
+                        PRIMARY KEY (module, lang));
+CREATE TABLE sections (module TEXT, lang TEXT, id TEXT, ordinal INTEGER, level INTEGER, heading TEXT,
+                       parent TEXT, line INTEGER, hash TEXT, text TEXT, html TEXT,
+                       PRIMARY KEY (module, lang, id));
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, module TEXT, lang TEXT, section TEXT, ordinal INTEGER,
+                     title TEXT, heading TEXT, heading_path TEXT, body TEXT, text_hash TEXT);
+CREATE TABLE findings (path TEXT, line INTEGER, severity TEXT, rule TEXT, message TEXT,
+                       module TEXT, lang TEXT, section TEXT);
+CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
+CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXED,
+                                         tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
+"""
+SOURCES = "sources"
+"""`sources/<module>/<lang>.md`: the exact bytes of each file indexed without errors, so that a later build can
+keep serving a file's last good version while its current one has errors."""
+
+
+def new_build_id() -> str:
+    """Sortable by time to the microsecond, unique across processes."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
+
+
+class BuildWriter:
+    """A build in its temp folder. Call under `layout.build_lock`; `publish` makes it live, `abort` drops it."""
+
+    def __init__(self, index_dir: Path, dim: int, vectors: str = DEFAULT_BACKEND) -> None:
+        self.index_dir = index_dir
+        self.build_id = new_build_id()
+        self.dim = dim
+        self.backend = backend(vectors)
+        self.tmp = layout.new_build_dir(index_dir, self.build_id)
+        self.db = sqlite3.connect(self.tmp / "meta.sqlite")
+        self.db.executescript(SCHEMA)
+
+    def add_document(self, doc: DocumentRow, sections: list[SectionRow]) -> None:
+        self.db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                        (doc.module, doc.lang, doc.path, doc.title,
+                         json.dumps(doc.meta, default=str, ensure_ascii=False), doc.html))
+        self.db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (s.module, s.lang, s.id, s.ordinal, s.level, s.heading, s.parent, s.line, s.hash, s.text, s.html)
+            for s in sections])
+
+    def add_findings(self, findings: list[FindingRow]) -> None:
+        self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (f.path, f.line, f.severity, f.rule, f.message, f.module, f.lang, f.section) for f in findings])
+
+    def add_chunks(self, chunks: list[Chunk], keyword_tokens: list[list[str]], text_hashes: list[str]) -> None:
+        """Chunks get ids 0..n-1 in order; the same ids key their vectors."""
+        self.db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (i, c.module, c.lang, c.section, c.ordinal, c.title, c.heading,
+             json.dumps(c.heading_path, ensure_ascii=False), c.body, h)
+            for i, (c, h) in enumerate(zip(chunks, text_hashes, strict=True))])
+        self.db.executemany("INSERT INTO keywords(rowid, tokens, lang, module) VALUES (?, ?, ?, ?)", [
+            (i, " ".join(words), c.lang, c.module)
+            for i, (c, words) in enumerate(zip(chunks, keyword_tokens, strict=True))])
+
+    def add_stop_tokens(self, lang: str, tokens: list[str]) -> None:
+        self.db.executemany("INSERT INTO stop_tokens VALUES (?, ?)", [(lang, t) for t in tokens])
+
+    def add_vectors(self, lang: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+        index = self.backend(self.dim)
+        index.add(ids, vectors)
+        index.save(self.tmp / f"vectors-{lang}{self.backend.suffix}")
+
+    def copy_file(self, source: Path, name: str) -> None:
+        shutil.copyfile(source, self.tmp / name)
+
+    def save_source(self, module: str, lang: str, data: bytes) -> None:
+        folder = self.tmp / SOURCES / module
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{lang}.md").write_bytes(data)
+
+    def publish(self, manifest: Manifest) -> Manifest:
+        """Close the database, checksum every file, write the manifest last and switch CURRENT."""
+        self.db.commit()
+        self.db.close()
+        files = {}
+        for path in sorted(p for p in self.tmp.rglob("*") if p.is_file() and p.name != MANIFEST):
+            layout.fsync(path)
+            files[path.relative_to(self.tmp).as_posix()] = file_entry(path)
+        manifest = replace(manifest, build_id=self.build_id, dim=self.dim, vectors=self.backend.name, files=files)
+        layout.publish(self.index_dir, self.tmp, manifest)
+        return manifest
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
