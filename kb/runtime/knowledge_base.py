@@ -138,7 +138,7 @@ class KnowledgeBase:
             t.start()
 
     def close(self) -> None:
-        """Stop the watchers, end event streams and close the live snapshot."""
+        """Stop the watchers and end the event streams (the live snapshot stays readable until exit)."""
         self.events.close()
         for t in self._threads:
             t.stop()
