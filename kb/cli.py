@@ -179,6 +179,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise KbError("--workers must be 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexUnavailableError:

@@ -7,7 +7,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,3 +99,52 @@ def serve(app) -> Iterator[str]:  # noqa: ANN001
 def http(live_server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server, timeout=30) as client:
         yield client
+
+
+# --- a private, live knowledge base for tests that edit content and rebuild ---
+
+TACE_EN = Path("liver-tace") / "en.md"
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, embedder, settings: Settings) -> Settings:  # noqa: ANN001
+    """A private content copy with its own index, seeded from the session index's embedding cache."""
+    shutil.copytree(FIXTURES / "guidelines", tmp_path / "guidelines")
+    s = Settings(content_dir=tmp_path / "guidelines", index_dir=tmp_path / "index")
+    s.index_dir.mkdir()
+    shutil.copyfile(settings.index_dir / "cache.sqlite", s.index_dir / "cache.sqlite")
+    build_index(s, embedder, progress=False)
+    return s
+
+
+@pytest.fixture()
+def live(fresh: Settings, embedder) -> Iterator[tuple[KnowledgeBase, str]]:  # noqa: ANN001
+    """A knowledge base watching its content folder and its index, behind a real server."""
+    from kb.web.app import create_app
+
+    kb = KnowledgeBase(fresh, embedder)
+    kb.start(watch_content=True)
+    time.sleep(0.5)  # let the watcher register before a test edits
+    with serve(create_app(kb)) as url:
+        try:
+            yield kb, url
+        finally:
+            kb.close()  # ends the event streams before the server stops
+
+
+def edit(settings: Settings, old: str, new: str, path: Path = TACE_EN) -> None:
+    file = settings.content_dir / path
+    text = file.read_text(encoding="utf-8")
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def until(check: Callable[[], object], seconds: float = 90) -> object:
+    """Poll until `check()` is truthy; the machine may be busy, so the bound is generous (no timing asserted)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {seconds} s")

@@ -4,12 +4,9 @@ bad build never replaces a good one."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -20,53 +17,7 @@ from kb.build import build_index
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
 from kb.store import current_build
-from tests.conftest import FIXTURES, serve
-
-TACE_EN = Path("liver-tace") / "en.md"
-
-
-@pytest.fixture()
-def fresh(tmp_path: Path, embedder, settings: Settings) -> Settings:  # noqa: ANN001
-    """A private content copy with its own index, seeded from the session index's embedding cache."""
-    shutil.copytree(FIXTURES / "guidelines", tmp_path / "guidelines")
-    s = Settings(content_dir=tmp_path / "guidelines", index_dir=tmp_path / "index")
-    s.index_dir.mkdir()
-    shutil.copyfile(settings.index_dir / "cache.sqlite", s.index_dir / "cache.sqlite")
-    build_index(s, embedder, progress=False)
-    return s
-
-
-@pytest.fixture()
-def live(fresh: Settings, embedder) -> Iterator[tuple[KnowledgeBase, str]]:  # noqa: ANN001
-    """A knowledge base watching its content folder and its index, behind a real server."""
-    from kb.web.app import create_app
-
-    kb = KnowledgeBase(fresh, embedder)
-    kb.start(watch_content=True)
-    time.sleep(0.5)  # let the watcher register before a test edits
-    try:
-        with serve(create_app(kb)) as url:
-            yield kb, url
-    finally:
-        kb.close()
-
-
-def edit(settings: Settings, old: str, new: str, path: Path = TACE_EN) -> None:
-    file = settings.content_dir / path
-    text = file.read_text(encoding="utf-8")
-    assert old in text
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def until(check: Callable[[], object], seconds: float = 90) -> object:
-    """Poll until `check()` is truthy; the machine may be busy, so the bound is generous (no timing asserted)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {seconds} s")
+from tests.conftest import edit, until
 
 
 def test_an_edit_under_the_watched_folder_reaches_search_and_the_reading_page(live, fresh: Settings) -> None:  # noqa: ANN001

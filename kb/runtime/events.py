@@ -23,7 +23,7 @@ from kb.errors import KbError
 
 log = logging.getLogger("kb.events")
 
-CHANNEL_RE = re.compile(r"^(builds|present:[A-Za-z0-9_-]{1,64})$")
+CHANNEL_RE = re.compile(r"builds|present:[A-Za-z0-9_-]{1,64}")
 QUEUE_SIZE = 64
 MAX_SUBSCRIBERS = 1000
 
@@ -88,7 +88,7 @@ class EventBroker:
 
     @staticmethod
     def check_channel(name: str) -> str:
-        if not CHANNEL_RE.match(name):
+        if not CHANNEL_RE.fullmatch(name):
             raise EventsError(f"unknown channel '{name[:80]}': use 'builds' or 'present:<session>'")
         return name
 
