@@ -9,6 +9,7 @@ fails to load (damaged, another embedder) leaves the old snapshot serving and is
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -158,6 +159,7 @@ class KnowledgeBase:
             "last_build": self.last_build,
             "watching": [t.name for t in self._threads],
             "subscribers": self.events.subscribers,
+            "pid": os.getpid(),
         }
 
 
