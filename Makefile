@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 # torch==2.13.0 is the CPU build on disk; an unpinned torch would pull multi-GB CUDA packages.
 PIPFLAGS := -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev serve index check test test-fast bench browser-deps clean \
+.PHONY: install install-dev serve index check test test-fast bench reliability browser-deps clean \
         i18n-extract i18n-update i18n-compile
 
 $(BIN)/python:
@@ -27,7 +27,7 @@ install: $(VENV)/.core-installed i18n-compile
 install-dev: $(VENV)/.dev-installed i18n-compile
 
 serve: install
-	$(BIN)/kb serve
+	$(BIN)/kb serve --watch
 
 index: install
 	$(BIN)/kb index
@@ -46,6 +46,9 @@ test-fast: install-dev
 bench: install-dev
 	$(BIN)/python bench/retrieval.py --write docs/benchmarks.md
 	$(BIN)/python bench/speed.py --write docs/benchmarks.md
+
+reliability: install-dev
+	$(BIN)/python bench/reliability.py --write docs/reliability.md
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts so Chinese renders.
 browser-deps:

@@ -15,10 +15,11 @@ Each block says the command that produced it; re-run `make bench` to refresh all
 """
 
 
-def replace_block(path: Path, name: str, body: str) -> None:
-    """Put `body` between `<!-- name:start -->` and `<!-- name:end -->`, appending the block if it is new."""
+def replace_block(path: Path, name: str, body: str, template: str = TEMPLATE) -> None:
+    """Put `body` between `<!-- name:start -->` and `<!-- name:end -->`, appending the block if it is new; a new
+    file starts with `template`."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
+    text = path.read_text(encoding="utf-8") if path.exists() else template
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
