@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
+from bench.server import start_kb_server  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.store import BuildReader, current_build  # noqa: E402
 
@@ -66,21 +67,6 @@ def workdir(tmp: Path) -> Settings:
         shutil.copyfile(cache, index / "cache.sqlite")
     subprocess.run(KB + ["index", "--quiet", "--content", str(content), "--index", str(index)], check=True)
     return Settings(content_dir=content, index_dir=index)
-
-
-def start_server(s: Settings, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(KB + ["serve", "--no-build", "--watch", "--port", str(port), "--content",
-                                    str(s.content_dir), "--index", str(s.index_dir)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 def request_pool() -> list[str]:
@@ -177,6 +163,52 @@ def kills(s: Settings, base: str, n: int) -> dict:
             "live_changed": current_build(s.index_dir) != live_before}
 
 
+DAMAGES = [("vectors-zh.faiss", "truncated"), ("vectors-en.faiss", "64 bytes overwritten"),
+           ("meta.sqlite", "64 bytes overwritten"), ("meta.sqlite", "truncated"), ("vectors-vi.faiss", "deleted"),
+           ("glossary.yaml", "64 bytes overwritten"), ("manifest.json", "not JSON")]
+
+
+def damage(path: Path, how: str) -> None:
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "deleted":
+        path.unlink()
+    elif how == "not JSON":
+        path.write_text("{not json", encoding="utf-8")
+    else:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
+        path.write_bytes(bytes(data))
+
+
+def damaged_builds(s: Settings, base: str) -> list[list[str]]:
+    """Each damage applied to a new build while the server runs: the server must keep its build and say which
+    file; `kb search` must name the file and the rebuild command, without a traceback."""
+    file = s.content_dir / "cancer-pain" / "en.md"
+    original = file.read_text(encoding="utf-8")
+    args = KB + ["index", "--quiet", "--content", str(s.content_dir), "--index", str(s.index_dir)]
+    rows = []
+    for n, (name, how) in enumerate(DAMAGES):
+        serving = httpx.get(f"{base}/api/health", timeout=60).json()["index"]["build_id"]
+        file.write_text(original.replace("\n## ", f"\ndamage round {n}.\n\n## ", 1), "utf-8")
+        subprocess.run(args, check=True, capture_output=True)
+        damage(current_build(s.index_dir) / name, how)
+        time.sleep(2)  # the server polls CURRENT every 250 ms and tries the new build
+        health = httpx.get(f"{base}/api/health", timeout=60).json()
+        kept = health["index"]["build_id"] == serving
+        named = name in ((health.get("load_error") or {}).get("message") or "")
+        cli = subprocess.run(KB + ["search", "morphine", "--index", str(s.index_dir)], capture_output=True,
+                             text=True)
+        said = cli.stderr.strip().splitlines()[-1] if cli.stderr.strip() else ""
+        ok = cli.returncode == 1 and "Traceback" not in cli.stderr and name in said and "kb index" in said
+        rows.append([f"`{name}` {how}", "kept its build, load_error names the file" if kept and named else
+                     f"kept={kept} named={named}", "exit 1, names the file and `kb index`" if ok else
+                     f"exit {cli.returncode}: {said[:80]}"])
+    file.write_text(original, encoding="utf-8")
+    subprocess.run(args, check=True, capture_output=True)  # a good build again
+    return rows
+
+
 def concurrent_builds(s: Settings) -> dict:
     file = s.content_dir / "cancer-pain" / "en.md"
     original = file.read_text(encoding="utf-8")
@@ -225,7 +257,7 @@ def main() -> None:
         s = workdir(Path(tmp))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(s, port)
+        server = start_kb_server(s.content_dir, s.index_dir, port, "--watch")
         try:
             idle_rss = rss_mb(server.pid)
             reference = asyncio.run(load(base, args.clients, args.seconds / 2, None, s))
@@ -233,15 +265,17 @@ def main() -> None:
             edited = asyncio.run(load(base, args.clients, args.seconds, [third, 2 * third, 3 * third], s))
             busy_rss = rss_mb(server.pid)
             killed = kills(s, base, args.kills)
+            damaged = damaged_builds(s, base)
             both = concurrent_builds(s)
             cost = verify_cost(s)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(30)
-    report(args, reference, edited, killed, both, cost, idle_rss, busy_rss, load_before)
+    report(args, reference, edited, killed, damaged, both, cost, idle_rss, busy_rss, load_before)
 
 
-def report(args, reference, edited, killed, both, cost, idle_rss, busy_rss, load_before) -> None:  # noqa: ANN001
+def report(args, reference, edited, killed, damaged, both, cost, idle_rss, busy_rss,  # noqa: ANN001
+           load_before) -> None:  # noqa: ANN001
     command = (f"python bench/reliability.py --write docs/reliability.md --clients {args.clients} --seconds "
                f"{args.seconds:g} --kills {args.kills}")
     rows = [[f"reference: no edits, {args.seconds / 2:g} s", reference["requests"], reference["failed"],
@@ -269,6 +303,10 @@ def report(args, reference, edited, killed, both, cost, idle_rss, busy_rss, load
                 killed["orphans_between"], killed["orphans_after"]]]),
         f"A build took {killed['build_s']:.1f} s here; each kill left the previous build live "
         "(tests/test_index.py kills builds at fixed moments; tests/test_live.py keeps a damaged build out).",
+        "## Damaged builds", provenance(command),
+        "A new build is damaged right after it is published, while the server runs; then `kb search` is run "
+        "against it (tests/test_live.py::test_a_damaged_build_is_refused_naming_the_file keeps every row).",
+        table(["damage", "running server", "`kb search`"], damaged),
         "## Two builds at once", provenance(command),
         f"Two `kb index` started together: exit codes {both['rcs']}; the refused one says: `{both['message']}`. "
         f"With `--wait 300` both ran, one after the other: exit codes {both['wait_rcs']}. The live build "

@@ -3,6 +3,7 @@ embedder, the app on it, and a real uvicorn server on a free loopback port for H
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -148,3 +149,32 @@ def until(check: Callable[[], object], seconds: float = 90) -> object:
             return value
         time.sleep(0.1)
     raise AssertionError(f"not true within {seconds} s")
+
+
+# --- headless Chromium (Debian's, never a downloaded one) for the browser tests ---
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def compiled_catalogs() -> None:
+    from kb.web.i18n import compile_catalogs
+
+    compile_catalogs(Settings().translations_dir)
+
+
+@pytest.fixture(scope="session")
+def browser(compiled_catalogs):  # noqa: ANN001, ANN201 - playwright's Browser, imported lazily
+    """One Chromium for the whole session; each test gets a fresh context (cookies, storage)."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: 'make browser-deps' installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must run the browser tests, never skip them
+        pytest.skip(message)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

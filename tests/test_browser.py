@@ -7,20 +7,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from kb.settings import Settings
-from kb.web.i18n import compile_catalogs
-
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = [
     "/",
     "/search?q=morphine",
@@ -31,23 +24,6 @@ PAGES = [
     "/compare/cancer-pain?langs=vi,zh#side-effects",
     "/compare/liver-tace?langs=zh,en,vi&ui=vi",
 ]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_catalogs() -> None:
-    compile_catalogs(Settings().translations_dir)
-
-
-@pytest.fixture(scope="session")
-def browser():  # noqa: ANN201 - playwright's Browser, imported lazily so collection works without it
-    """One Chromium for the whole session; each test gets a fresh context (cookies, storage)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: 'make browser-deps' installs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Tab:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import edit
-from tests.test_browser import Tab, browser, compiled_catalogs, expect  # noqa: F401 - fixtures
+from tests.test_browser import Tab, expect
 
 pytestmark = pytest.mark.browser
 
