@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from kb import LANGS
-from kb.markdown import parser, plain_text
+from kb.markdown import parser, plain_text, recommendations
+from kb.recommendations import Recommendation
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it (10x faster on the 500-term glossary), else the pure-Python one."""
@@ -58,6 +59,8 @@ class Section:
     line: int
     markdown: str
     has_children: bool = False
+    recs: list[Recommendation] = field(default_factory=list)
+    """The section's rec blocks in order (grades and availability; never part of `text`)."""
 
     @cached_property
     def text(self) -> str:
@@ -67,8 +70,8 @@ class Section:
     @cached_property
     def hash(self) -> str:
         """Short hash of the section's readable text: a translation stamps it to know when its source moved.
-        Whitespace and Markdown formatting changes do not count as a change."""
-        norm = " ".join((self.heading + "\n" + self.text).split())
+        Whitespace and Markdown formatting changes do not count as a change; a changed rec block does."""
+        norm = " ".join((self.heading + "\n" + plain_text(self.markdown, with_recs=True)).split())
         return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:10]
 
 
@@ -145,7 +148,7 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
     findings += _check_fields(doc)
     sections, section_findings = _read_sections(tokens[1:], lines, body_start, shown)
     doc.sections = sections
-    return doc, findings + section_findings
+    return doc, findings + section_findings + _read_recommendations(tokens, sections, shown)
 
 
 def display_path(path: Path) -> str:
@@ -222,6 +225,19 @@ def _is_iso_date(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _read_recommendations(tokens: list, sections: list[Section], shown: str) -> list[Finding]:
+    """Give each section its rec blocks (by line) and report every malformed or misplaced block."""
+    findings: list[Finding] = []
+    starts = [s.line for s in sections]
+    for line, rec, problems in recommendations(tokens):
+        findings += [Finding(shown, line, "rec", p) for p in problems]
+        owner = next((s for s, start in zip(reversed(sections), reversed(starts), strict=True) if start <= line),
+                     None)
+        if rec is not None and owner is not None:
+            owner.recs.append(replace(rec, line=line))
+    return findings
 
 
 def _read_sections(tokens: list, lines: list[str], body_start: int, shown: str) -> tuple[list[Section], list[Finding]]:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import LANGS
+from kb.changelog import check_changes, compare_changes
 from kb.content import Document, Finding, display_path, parse_document
 from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
+from kb.recommendations import compare_recommendations
 
 NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:\.\d+)?")
 """A number as a dose or a count is written (the corpus uses '.' as decimal point in every language). Digits
@@ -61,9 +63,12 @@ def load_corpus(root: Path) -> Corpus:
             corpus.modules.setdefault(doc.module, {})[doc.lang] = doc
     for module in corpus.modules.values():
         corpus.findings += check_translations(module)
+        for doc in module.values():
+            corpus.findings += check_changes(doc)
     if (root / GLOSSARY_FILE).exists():
         corpus.glossary, findings = load_glossary(root / GLOSSARY_FILE)
         corpus.findings += findings
+        corpus.findings += check_term_forms(corpus.documents(), corpus.glossary)
     corpus.findings.sort(key=lambda f: (f.path, f.line, f.rule))
     return corpus
 
@@ -106,6 +111,7 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
         if key not in src_ids:
             out.append(Finding(shown, doc.line_of("translated_from"), "stamp-unknown", f"translated_from names "
                                f"'{key}', which is not a section of the source", "warning"))
+    outdated: list[str] = []
     for s in doc.sections:
         src = source.section(s.id)
         if src is None:
@@ -116,6 +122,7 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
             out.append(Finding(shown, s.line, "not-stamped", f"section '{s.id}' has no stamp: run 'kb stamp "
                                f"{doc.module} {doc.lang} --section {s.id}' once it is translated", "warning"))
         elif stamps and stamps[s.id] != src.hash:
+            outdated.append(s.id)
             out.append(Finding(shown, s.line, "outdated", f"source section '{s.id}' "
                                f"({source.display_path}:{src.line}) changed since it was translated; update "
                                f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'",
@@ -124,6 +131,24 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
         if missing:
             out.append(Finding(shown, s.line, "numbers", f"section '{s.id}' lacks number(s) of its source: "
                                f"{', '.join(missing)}", "warning"))
+        differs = compare_recommendations(src.recs, s.recs)
+        if differs:
+            out.append(Finding(shown, s.line, "rec-mismatch", f"section '{s.id}': {differs}", "warning"))
+    return out + compare_changes(source, doc, outdated)
+
+
+def check_term_forms(docs: list[Document], glossary: Glossary) -> list[Finding]:
+    """A form the glossary marks as deprecated in a language, used in a module of that language: one warning
+    per section, naming the preferred form. (Whether a translation uses *a* listed form of every term its source
+    names is not decidable: a correct paraphrase is not a glossary form.)"""
+    out: list[Finding] = []
+    for doc in docs:
+        for section in doc.sections:
+            for form, term in glossary.deprecated_in(section.heading + "\n" + section.text, doc.lang):
+                preferred = term.forms.get(doc.lang, ("?",))[0]
+                out.append(Finding(doc.display_path, section.line, "term", f"section '{section.id}' uses "
+                                   f"'{form}', which the glossary marks as deprecated for '{term.id}': write "
+                                   f"'{preferred}'", "warning"))
     return out
 
 

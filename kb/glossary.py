@@ -24,6 +24,8 @@ class Term:
     forms: dict[str, tuple[str, ...]]
     definitions: dict[str, str]
     line: int = 0
+    deprecated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Forms a language should no longer use for this term (e.g. zh 碘化油 for 碘油); `kb check` warns on them."""
 
 
 _WORD = re.compile(r"[a-z0-9-]")
@@ -45,6 +47,16 @@ class Glossary:
                 if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
                     self._add(form[:-1], lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
+        self._deprecated: dict[str, list[tuple[re.Pattern[str], str, Term, list[str]]]] = {}
+        for term in self.terms:
+            for lang, forms in term.deprecated.items():
+                listed = [f.lower() for t in self.terms for f in t.forms.get(lang, ())]
+                for form in forms:
+                    low = form.lower()
+                    edge = "" if CJK.search(form) else r"(?<!\w)"
+                    pattern = re.compile(edge + re.escape(low) + ("" if edge == "" else r"(?!\w)"))
+                    containing = [f for f in listed if low in f and f != low]
+                    self._deprecated.setdefault(lang, []).append((pattern, form, term, containing))
 
     def _add(self, form: str, lang: str, term: Term) -> None:
         key = fold(form)
@@ -82,6 +94,19 @@ class Glossary:
             if ends_word and (i == 0 or not _WORD.match(text[i - 1])):
                 return candidate
         return None
+
+    def deprecated_in(self, text: str, lang: str) -> list[tuple[str, Term]]:
+        """Deprecated forms of `lang` that the text uses, exactly as listed (case aside: a diacritic that differs
+        makes another Vietnamese word). A listed form that merely contains a deprecated one does not count."""
+        low = text.lower()
+        found = []
+        for pattern, form, term, containing in self._deprecated.get(lang, []):
+            masked = low
+            for listed in containing:
+                masked = masked.replace(listed, " ")
+            if pattern.search(masked):
+                found.append((form, term))
+        return found
 
     def expansions(self, query: str, lang: str) -> list[str]:
         """Forms in `lang` (and abbreviations) of the terms the query names in another language.
@@ -145,6 +170,13 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
                                             f"already a form of '{seen_forms[key]}'"))
                 seen_forms.setdefault(key, term.id)
         terms.append(term)
+    listed = {(lang, form.lower()): t.id for t in terms for lang, fs in t.forms.items() for form in fs}
+    for term in terms:
+        for lang, forms in term.deprecated.items():
+            for form in forms:
+                if (lang, form.lower()) in listed:
+                    findings.append(Finding(shown, term.line, "glossary", f"{lang} form '{form}' of '{term.id}' "
+                                            f"is both deprecated and a form of '{listed[(lang, form.lower())]}'"))
     return Glossary(terms), findings
 
 
@@ -164,6 +196,7 @@ def _read_term(item: object, line: int) -> tuple[Term | None, list[str]]:
     problems: list[str] = []
     forms: dict[str, tuple[str, ...]] = {}
     definitions: dict[str, str] = {}
+    deprecated: dict[str, tuple[str, ...]] = {}
     for lang in LANGS:
         entry = item.get(lang)
         if not isinstance(entry, dict):
@@ -174,6 +207,12 @@ def _read_term(item: object, line: int) -> tuple[Term | None, list[str]]:
             problems.append(f"term '{tid}': {lang} needs a non-empty 'forms' list")
         else:
             forms[lang] = tuple(f.strip() for f in fs)
+        old = entry.get("deprecated")
+        if old is not None:
+            if not isinstance(old, list) or not all(isinstance(f, str) and f.strip() for f in old):
+                problems.append(f"term '{tid}': {lang} 'deprecated' must be a list of forms")
+            else:
+                deprecated[lang] = tuple(f.strip() for f in old)
         definition = entry.get("definition")
         if not isinstance(definition, str) or not definition.strip():
             problems.append(f"term '{tid}': {lang} needs a one-line 'definition'")
@@ -183,4 +222,4 @@ def _read_term(item: object, line: int) -> tuple[Term | None, list[str]]:
     if not isinstance(abbr, list):
         problems.append(f"term '{tid}': abbr must be a list")
         abbr = []
-    return Term(tid, tuple(str(a) for a in abbr), forms, definitions, line), problems
+    return Term(tid, tuple(str(a) for a in abbr), forms, definitions, line, deprecated), problems

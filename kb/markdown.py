@@ -1,8 +1,11 @@
-"""The one Markdown dialect of the project: CommonMark + tables + front matter, raw HTML off, and Pandoc-style
-heading ids (`## 适应证 {#indications}`).
+"""The one Markdown dialect of the project: CommonMark + tables + front matter, raw HTML off, Pandoc-style
+heading ids (`## 适应证 {#indications}`) and recommendation blocks (`… {rec grade=nccn:2A cn=available}`).
 
 mdit-py-plugins' attrs plugin reads `{#id}` after inline elements and before blocks, not at the end of a heading,
-so a small core rule moves a trailing `{#id}` of a heading onto the heading tag."""
+so a small core rule moves a trailing `{#id}` of a heading onto the heading tag. Two more core rules take a valid
+trailing `{rec ...}` off a paragraph's text before inline parsing (so it is never in the plain text that is
+embedded and searched) and put it back as one `rec` token that renders as badges; the scan of every run that
+mentions `{rec` is left in the inline token's meta for `kb check` (`kb.content`)."""
 
 from __future__ import annotations
 
@@ -10,9 +13,12 @@ import re
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
+
+from kb.recommendations import Recommendation, grade_label, scan_inline
 
 HEADING_ID = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_-]*)\}\s*$")
 """A trailing `{#id}` on a heading line."""
@@ -39,6 +45,45 @@ def _heading_ids(state: StateCore) -> None:
         tok.attrSet("id", hid)
 
 
+def _rec_blocks(state: StateCore) -> None:
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type != "inline" or "{rec" not in tok.content:
+            continue
+        scan = scan_inline(tok.content, in_paragraph=i > 0 and tokens[i - 1].type == "paragraph_open")
+        tok.meta["rec_scan"] = scan
+        if scan.rec is not None:
+            tok.content = scan.text
+
+
+def _rec_tokens(state: StateCore) -> None:
+    for tok in state.tokens:
+        scan = tok.meta.get("rec_scan") if tok.type == "inline" and tok.meta else None
+        if scan is not None and scan.rec is not None:
+            badge = Token("rec", "span", 0)
+            badge.meta = {"rec": scan.rec}
+            tok.children = [*(tok.children or []), badge]
+
+
+def render_rec(rec: Recommendation) -> str:
+    """Badges for one recommendation, language-neutral: the codes are data attributes, the text is the source's
+    notation (`NCCN 2A`) and `CN: available`; the web pages relabel them in the UI language."""
+    attrs = "".join(f' data-{k}="{escapeHtml(v)}"' for k, v in
+                    (("grade", rec.grade_code), ("cn", rec.cn), ("vn", rec.vn)) if v)
+    parts = []
+    if rec.scheme and rec.grade:
+        parts.append(f'<span class="rec-badge rec-grade" data-scheme="{escapeHtml(rec.scheme)}">'
+                     f"{escapeHtml(grade_label(rec.scheme, rec.grade))}</span>")
+    for region, value in rec.availability().items():
+        parts.append(f'<span class="rec-badge rec-avail rec-{escapeHtml(value)}" data-region="{region}">'
+                     f"{region.upper()}: {escapeHtml(value)}</span>")
+    return f' <span class="rec"{attrs}>{"".join(parts)}</span>'
+
+
+def _render_rec_token(self, tokens: list[Token], idx: int, options, env) -> str:  # noqa: ANN001
+    return render_rec(tokens[idx].meta["rec"])
+
+
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     """The shared parser; building one costs more than parsing a module, so it is cached."""
@@ -46,6 +91,9 @@ def parser() -> MarkdownIt:
     md.enable("table")
     md.use(front_matter_plugin)
     md.core.ruler.after("block", "heading_ids", _heading_ids)
+    md.core.ruler.after("heading_ids", "rec_blocks", _rec_blocks)
+    md.core.ruler.after("inline", "rec_tokens", _rec_tokens)
+    md.add_render_rule("rec", _render_rec_token)
     # Links to the outside web are not followed in a training room; keep them as text-looking links only.
     md.validateLink = lambda url: not url.lower().startswith(("javascript:", "vbscript:", "file:", "data:"))
     return md
@@ -56,13 +104,37 @@ def render_html(markdown: str) -> str:
     return parser().render(markdown)
 
 
-def plain_text(markdown: str) -> str:
-    """The readable text of a Markdown fragment, one line per block, for embedding, snippets and keywords."""
+def plain_text(markdown: str, *, with_recs: bool = False) -> str:
+    """The readable text of a Markdown fragment, one line per block, for embedding, snippets and keywords.
+
+    Rec blocks are not text; `with_recs` keeps each as written, where it stood, for the section hash: a changed
+    grade then counts as a changed section, and stamps made before the blocks were parsed stay valid."""
     lines: list[str] = []
     for tok in parser().parse(markdown):
         if tok.type == "inline":
-            lines.append(_inline_text(tok))
+            text = _inline_text(tok)
+            scan = tok.meta.get("rec_scan") if tok.meta else None
+            if with_recs and scan is not None and scan.rec is not None:
+                text = (text + scan.suffix).strip()
+            lines.append(text)
     return "\n".join(line for line in lines if line.strip())
+
+
+def recommendations(tokens: list[Token]) -> list[tuple[int, Recommendation | None, list[str]]]:
+    """(1-based line, recommendation or None, problems) of every rec block in parsed tokens, in order."""
+    out: list[tuple[int, Recommendation | None, list[str]]] = []
+    for tok in tokens:
+        scan = tok.meta.get("rec_scan") if tok.type == "inline" and tok.meta else None
+        if scan is None:
+            continue
+        first = tok.map[0] if tok.map else 0
+        content = scan.text + scan.suffix if scan.rec is not None else scan.text
+        at = len(content) - len(scan.suffix.lstrip()) if scan.rec is not None else None
+        for offset, problem in scan.problems:
+            out.append((first + content[:offset].count("\n") + 1, None, [problem]))
+        if scan.rec is not None and at is not None:
+            out.append((first + content[:at].count("\n") + 1, scan.rec, []))
+    return sorted(out, key=lambda item: item[0])
 
 
 def _inline_text(tok: Token) -> str:

@@ -36,6 +36,7 @@ EXPECTED = [
     ("translations/zh.md", 16, "outdated", "warning"),
     ("translations/vi.md", 11, "not-stamped", "warning"),
     ("translations/vi.md", 18, "numbers", "warning"),
+    ("translations/en.md", 5, "version-not-bumped", "warning"),  # zh's stamp is outdated, both still 1.0
 ]
 
 
