@@ -4,7 +4,7 @@ query term into its forms in the other languages, which the keyword side cannot 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -16,6 +16,9 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 GLOSSARY_FILE = "glossary.yaml"
 
+_CATEGORY = re.compile(r"^\s*#\s*-{4,}\s*(\S.*?)\s*$")
+"""A category heading in the glossary file: a comment line of dashes followed by its name."""
+
 
 @dataclass(frozen=True)
 class Term:
@@ -26,6 +29,8 @@ class Term:
     line: int = 0
     deprecated: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Forms a language should no longer use for this term (e.g. zh 碘化油 for 碘油); `kb check` warns on them."""
+    category: str = ""
+    """The glossary's own grouping: the text of the nearest `# ---- <category>` comment line above the term."""
 
 
 _WORD = re.compile(r"[a-z0-9-]")
@@ -148,6 +153,7 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
     if not isinstance(items, list):
         return Glossary(), [Finding(shown, 1, "glossary", "the glossary must have a 'terms:' list")]
     lines = _item_lines(node)
+    headings = [(n, m.group(1)) for n, raw in enumerate(text.splitlines(), start=1) if (m := _CATEGORY.match(raw))]
     terms: list[Term] = []
     seen_ids: dict[str, int] = {}
     seen_forms: dict[tuple[str, str], str] = {}
@@ -157,6 +163,9 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
         findings += [Finding(shown, line, "glossary", p) for p in problems]
         if term is None:
             continue
+        category = next((name for at, name in reversed(headings) if at < line), "")
+        if category:
+            term = replace(term, category=category)
         if term.id in seen_ids:
             findings.append(Finding(shown, line, "glossary", f"duplicate term id '{term.id}' (first on line "
                                     f"{seen_ids[term.id]})"))
