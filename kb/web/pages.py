@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from kb.changelog import Change, read_changes, version_key
 from kb.library import CompareRow, DocumentView, Library, ModuleSummary
 from kb.search import MAX_QUERY, SearchError, SearchResponse, SearchResult
 from kb.settings import Settings
@@ -160,11 +161,21 @@ def module_home(request: Request, renderer: RendererDep, ui: UiDep, library: Lib
     return RedirectResponse(f"/modules/{module}/{lang}", status_code=307)
 
 
+def changes_since(changes: list[Change], since: str) -> list[Change]:
+    """The change log entries newer than version `since` ("what changed since the last training"); all of
+    them when `since` is empty or not a version of this log."""
+    floor = version_key(since) if since else None
+    if floor is None or since not in {c.version for c in changes}:
+        return changes
+    return [c for c in changes if (key := version_key(c.version)) is not None and key > floor]
+
+
 @router.get("/modules/{module}/{lang}", response_class=HTMLResponse)
 def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str,
-                 lang: str) -> Response:
-    """A module in one language: table of contents, metadata, disclaimer, and per-section links to the
-    same section in the other languages."""
+                 lang: str, since: str = "") -> Response:
+    """A module in one language: table of contents, metadata, change log (`?since=<version>` keeps the
+    changes after that version), disclaimer, and per-section links to the same section in the other
+    languages."""
     if module not in library.documents:
         return not_found_module(request, renderer, ui, module)
     doc = library.document(module, lang)
@@ -180,6 +191,8 @@ def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "section_langs": section_langs, "preface": preface(doc), "status": status_label(ui, doc.status),
         "flags": {s.id: flag_views(ui, s.flags) for s in doc.sections},
         "compare_url": compare_url(module, lang, library.languages(module)),
+        "changes": changes_since(read_changes(doc.meta), since), "all_changes": read_changes(doc.meta),
+        "since": since,
     })
 
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from kb.settings import Settings
+from kb.web import badges
 from kb.web.i18n import (
     COOKIE,
     COOKIE_MAX_AGE,
@@ -76,6 +77,18 @@ def _npgettext(context: Context, ctx: str, singular: str, plural: str, n: int) -
 def _day(context: Context, value: object) -> str:
     ui = context.get("ui")
     return format_day(value, ui.locale if isinstance(ui, Ui) else "en")
+
+
+@pass_context
+def _recs(context: Context, html: str) -> Markup:
+    """Section HTML with its recommendation badges in the UI language."""
+    return badges.localise(html, _catalog(context).gettext)
+
+
+@pass_context
+def _rec_badges(context: Context, rec: Mapping[str, str | None]) -> Markup:
+    """Badges of one recommendation given as data (`{"grade": "nccn:2A", "cn": …, "vn": …}`)."""
+    return Markup(badges.badge_html(_catalog(context).gettext, rec.get("grade"), rec.get("cn"), rec.get("vn")))
 
 
 def highlight(text: str, spans: list[list[int]] | None) -> Markup:
@@ -146,7 +159,7 @@ def create_environment(settings: Settings) -> Environment:
                                   npgettext=_npgettext)
     env.globals.update(static=static_helper(settings.site_dir / "static"), language_name=language_name,
                        langs=settings.langs, locales=settings.locales, with_query=with_query)
-    env.filters.update(highlight=highlight, day=_day, short_title=short_title)
+    env.filters.update(highlight=highlight, day=_day, short_title=short_title, recs=_recs, rec_badges=_rec_badges)
     return env
 
 
