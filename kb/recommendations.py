@@ -197,3 +197,86 @@ def compare_recommendations(source: list[Recommendation], translated: list[Recom
     extra = translated[len(source)]
     return (f"this translation has {len(translated)} rec block(s), the source {len(source)}: {extra.source()} "
             f"(line {extra.line}) is not in the source")
+
+
+class FilterError(ValueError):
+    """A search filter that names no scheme, grade, region or status we know; `field` is the request field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+OPEN_STATUSES = ("available", "limited")
+"""What `available_in=vn` accepts: offered in the country, widely or in a few centres."""
+
+
+@dataclass(frozen=True)
+class RecFilter:
+    """Search filter on recommendations: a scheme (any grade) or scheme:grade, and/or a region (available or
+    limited there) or region:status. A section passes when one of its blocks meets every condition given."""
+
+    scheme: str | None = None
+    grade: str | None = None
+    region: str | None = None
+    statuses: tuple[str, ...] = OPEN_STATUSES
+
+    def matches(self, scheme: str | None, grade: str | None, cn: str | None, vn: str | None) -> bool:
+        if self.scheme is not None and (scheme != self.scheme or (self.grade is not None and grade != self.grade)):
+            return False
+        if self.region is not None:
+            status = cn if self.region == "cn" else vn
+            return status in self.statuses
+        return True
+
+    def as_params(self) -> dict[str, str | None]:
+        grade = (f"{self.scheme}:{self.grade}" if self.grade else self.scheme) if self.scheme else None
+        region = None
+        if self.region:
+            region = self.region if self.statuses == OPEN_STATUSES else f"{self.region}:{self.statuses[0]}"
+        return {"grade": grade, "available_in": region}
+
+
+def parse_filter(grade: str | None, available_in: str | None) -> RecFilter | None:
+    """`grade=nccn` or `grade=nccn:1` (`grade=any`: any graded block); `available_in=vn` or `vn:limited`.
+    None when neither is given; FilterError naming the field otherwise when a value is unknown."""
+    grade, available_in = (grade or "").strip(), (available_in or "").strip()
+    if not grade and not available_in:
+        return None
+    scheme = value = region = None
+    statuses = OPEN_STATUSES
+    if grade:
+        scheme, _, value = grade.partition(":")
+        if scheme == "any" and not value:
+            scheme = "*"
+        elif scheme not in SCHEMES:
+            raise FilterError("grade", f"unknown grading scheme '{scheme}': one of {', '.join(SCHEMES)} or any, "
+                                       "optionally with a grade (nccn:1, esmo:I-A)")
+        elif value and value not in SCHEMES[scheme]:
+            raise FilterError("grade", f"'{value}' is not a {SCHEME_NAMES[scheme]} grade: one of "
+                                       f"{', '.join(SCHEMES[scheme])}")
+    if available_in:
+        region, _, status = available_in.partition(":")
+        if region not in REGIONS:
+            raise FilterError("available_in", f"unknown region '{region}': one of {', '.join(REGIONS)}, "
+                                              f"optionally with a status ({', '.join(AVAILABILITY)})")
+        if status:
+            if status not in AVAILABILITY:
+                raise FilterError("available_in", f"unknown availability '{status}': one of "
+                                                  f"{', '.join(AVAILABILITY)}")
+            statuses = (status,)
+    if scheme == "*":
+        return _AnyGrade(None, None, region, statuses)
+    return RecFilter(scheme, value or None, region, statuses)
+
+
+@dataclass(frozen=True)
+class _AnyGrade(RecFilter):
+    """`grade=any`: a block with any grade."""
+
+    def matches(self, scheme: str | None, grade: str | None, cn: str | None, vn: str | None) -> bool:
+        return scheme is not None and RecFilter.matches(self, scheme, grade, cn, vn)
+
+    def as_params(self) -> dict[str, str | None]:
+        return {**RecFilter.as_params(self), "grade": "any"}

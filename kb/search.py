@@ -23,6 +23,7 @@ from kb import LANGS
 from kb.embedders import Embedder
 from kb.errors import KbError
 from kb.glossary import Glossary
+from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
 from kb.text import CJK, fts_query, tokens
@@ -61,6 +62,8 @@ class SearchResult:
     languages: list[str]
     highlights: list[list[int]] = field(default_factory=list)
     url: str = ""
+    recommendations: list[dict[str, str | None]] = field(default_factory=list)
+    """The section's rec blocks in the shown language: {grade: "nccn:2A" or None, cn, vn}."""
 
 
 @dataclass
@@ -72,6 +75,8 @@ class SearchResponse:
     k: int = 10
     took_ms: float = 0.0
     expansions: dict[str, list[str]] = field(default_factory=dict)
+    grade: str | None = None
+    available_in: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,11 +110,27 @@ class Searcher:
             self.section_langs[(s.module, s.id)].append(s.lang)
         for langs in self.section_langs.values():
             langs.sort(key=self.langs.index)
+        self.recs: dict[tuple[str, str, str], list[dict[str, str | None]]] = defaultdict(list)
+        for r in index.recommendations:
+            self.recs[(r.module, r.lang, r.section)].append(
+                {"grade": f"{r.scheme}:{r.grade}" if r.scheme else None, "cn": r.cn, "vn": r.vn})
         self._cache: OrderedDict[tuple, SearchResponse] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
         self._folded_cache: dict[str, tuple[str, str, str]] = {}  # bounded by the number of chunks
+
+    def rec_filter(self, grade: str | None, available_in: str | None) -> RecFilter | None:
+        """The recommendation filter of a request, or a SearchError naming `grade` or `available_in`."""
+        try:
+            return parse_filter(grade, available_in)
+        except FilterError as exc:
+            raise SearchError(exc.field, exc.message) from None
+
+    def graded_sections(self, rec_filter: RecFilter) -> set[tuple[str, str]]:
+        """(module, section) of every section, in any language, with a rec block the filter accepts."""
+        return {(m, sid) for (m, _L, sid), recs in self.recs.items()
+                if any(rec_filter.matches(*_parts(r)) for r in recs)}
 
     def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
         """The cleaned query, or a SearchError naming the bad field."""
@@ -129,16 +150,18 @@ class Searcher:
         return q
 
     def search(self, query: str, lang: str | None = None, module: str | None = None, k: int = 10,
-               mode: str = "hybrid") -> SearchResponse:
-        """Ranked sections for a query; with `lang`, every result is in that language."""
+               mode: str = "hybrid", grade: str | None = None, available_in: str | None = None) -> SearchResponse:
+        """Ranked sections for a query; with `lang`, every result is in that language; with `grade` and/or
+        `available_in`, only sections with a recommendation block that meets them."""
         started = time.perf_counter()
         q = self.validate(query, lang, module, k, mode)
-        key = (q, lang, module, k, mode)
+        rec_filter = self.rec_filter(grade, available_in)
+        key = (q, lang, module, k, mode, rec_filter)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        response = self._search(q, lang, module, k, mode)
+        response = self._search(q, lang, module, k, mode, rec_filter)
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         with self._cache_lock:
             self._cache[key] = response
@@ -146,18 +169,22 @@ class Searcher:
                 self._cache.popitem(last=False)
         return response
 
-    def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str) -> SearchResponse:
+    def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str,
+                rec_filter: RecFilter | None = None) -> SearchResponse:
         expansions = self.glossary.all_expansions(q) if self.glossary else {}
         lists: list[tuple[str, list[tuple[str, str, int]]]] = []
         depth = max(DEPTH, 2 * k)
+        allowed = self.graded_sections(rec_filter) if rec_filter is not None else None
+        if allowed is not None:
+            depth = len(self.index.chunks)  # few sections pass: rank them all rather than miss them
         weights = dict.fromkeys(self.langs, 1.0)
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(q)
-            dense = {L: self._dense(vector, L, module, depth) for L in self.langs}
+            dense = {L: self._dense(vector, L, module, depth, allowed) for L in self.langs}
             weights = language_weights({L: top for L, (_, top) in dense.items()})
             lists += [(L, ranked) for L, (ranked, _) in dense.items()]
         if mode in ("hybrid", "keyword"):
-            lists += [(L, self._keyword(q, expansions.get(L, []), L, module, depth)) for L in self.langs]
+            lists += [(L, self._keyword(q, expansions.get(L, []), L, module, depth, allowed)) for L in self.langs]
         asked_in = query_language(q)
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -179,8 +206,9 @@ class Searcher:
                                         best_chunk.get((module_id, sid, shown))))
             if len(results) == k:
                 break
+        params = rec_filter.as_params() if rec_filter is not None else {}
         return SearchResponse(q, results, lang, module, k,
-                              expansions={L: v for L, v in expansions.items() if v})
+                              expansions={L: v for L, v in expansions.items() if v}, **params)
 
     def _folded(self, body: str) -> tuple[str, str, str]:
         """A chunk's text on one line with its lowercased and folded twins, computed once per chunk."""
@@ -201,33 +229,36 @@ class Searcher:
                 self._vectors.popitem(last=False)
         return vector
 
-    def _dense(self, vector: np.ndarray, lang: str, module: str | None,
-               depth: int) -> tuple[list[tuple[str, str, int]], float]:
+    def _dense(self, vector: np.ndarray, lang: str, module: str | None, depth: int,
+               allowed: set[tuple[str, str]] | None = None) -> tuple[list[tuple[str, str, int]], float]:
         """Sections of one language by their best chunk's cosine, and the best cosine itself."""
         total = self.index.vector_count(lang)
         scores, ids = self.index.dense(lang, vector, total if module else depth)
-        ranked = self._sections_of(ids, module)
+        ranked = self._sections_of(ids, module, allowed)
         if not ranked:
             return [], -1.0
         top = next(float(sc) for sc, i in zip(scores, ids, strict=True) if int(i) == ranked[0][2])
         return ranked, top
 
-    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None,
-                 depth: int) -> list[tuple[str, str, int]]:
+    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None, depth: int,
+                 allowed: set[tuple[str, str]] | None = None) -> list[tuple[str, str, int]]:
         words = tokens(q, query=True) + [t for form in extra for t in tokens(form, query=True)]
         stop = self.index.stop_tokens.get(lang, frozenset())
         words = [w for w in words if w not in stop] or words
         if not words:
             return []
-        return self._sections_of(self.index.keyword(fts_query(words), lang, module, depth), module)
+        return self._sections_of(self.index.keyword(fts_query(words), lang, module, depth), module, allowed)
 
-    def _sections_of(self, chunk_ids: list[int], module: str | None) -> list[tuple[str, str, int]]:
+    def _sections_of(self, chunk_ids: list[int], module: str | None,
+                     allowed: set[tuple[str, str]] | None = None) -> list[tuple[str, str, int]]:
         """Chunks in rank order -> sections in rank order (a section ranks where its best chunk does)."""
         seen: set[tuple[str, str]] = set()
         out: list[tuple[str, str, int]] = []
         for cid in chunk_ids:
             row = self.index.chunks.get(cid)
             if row is None or (module and row.module != module) or (row.module, row.section) in seen:
+                continue
+            if allowed is not None and (row.module, row.section) not in allowed:
                 continue
             seen.add((row.module, row.section))
             out.append((row.module, row.section, cid))
@@ -240,7 +271,12 @@ class Searcher:
         body = row.body if row is not None and row.body.strip() else sec.text
         snippet, highlights = make_snippet(body, query_terms(q, expansions), self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
-                            highlights, f"/modules/{module}/{lang}#{sid}")
+                            highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])))
+
+
+def _parts(rec: dict[str, str | None]) -> tuple[str | None, str | None, str | None, str | None]:
+    scheme, _, grade = (rec.get("grade") or "").partition(":")
+    return scheme or None, grade or None, rec.get("cn"), rec.get("vn")
 
 
 def language_weights(tops: dict[str, float]) -> dict[str, float]:

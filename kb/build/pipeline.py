@@ -37,6 +37,7 @@ from kb.store import (
     FindingRow,
     IndexUnavailableError,
     Manifest,
+    RecommendationRow,
     SectionRow,
     build_lock,
     layout,
@@ -202,6 +203,9 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
             DocumentRow(d.module, d.lang, d.display_path, d.title, d.meta, render_html(d.body)),
             [SectionRow(d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
                         render_html(s.markdown)) for n, s in enumerate(d.sections)])
+    writer.add_recommendations([
+        RecommendationRow(d.module, d.lang, s.id, n, r.scheme, r.grade, r.cn, r.vn, r.line)
+        for d in docs for s in d.sections for n, r in enumerate(s.recs)])
     rows = []
     for f in corpus.findings:
         module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, _place(f.path)), None)

@@ -10,11 +10,11 @@ from kb.store.errors import DamagedIndexError, IndexBusyError, IndexUnavailableE
 from kb.store.layout import build_lock, current_build, current_build_id, read_manifest
 from kb.store.manifest import FORMAT, Manifest
 from kb.store.reader import BuildReader
-from kb.store.rows import Chunk, DocumentRow, FindingRow, SectionRow
+from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.writer import BuildWriter
 
 __all__ = [
     "FORMAT", "BuildReader", "BuildWriter", "Chunk", "DamagedIndexError", "DocumentRow", "FindingRow",
-    "IndexBusyError", "IndexUnavailableError", "Manifest", "SectionRow", "build_lock", "current_build",
-    "current_build_id", "embedder_mismatch", "read_manifest",
+    "IndexBusyError", "IndexUnavailableError", "Manifest", "RecommendationRow", "SectionRow", "build_lock",
+    "current_build", "current_build_id", "embedder_mismatch", "read_manifest",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from kb.store import layout
 from kb.store.errors import DamagedIndexError, IndexUnavailableError
 from kb.store.manifest import MANIFEST, Manifest, read_manifest_file, verify_files
-from kb.store.rows import Chunk, DocumentRow, FindingRow, SectionRow
+from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.vectors import backend
 from kb.store.writer import SOURCES
 
@@ -68,6 +68,9 @@ class BuildReader:
         self.sections: list[SectionRow] = [SectionRow(*row) for row in self.db.execute(
             "SELECT module, lang, id, ordinal, level, heading, parent, line, hash, text, html FROM sections "
             "ORDER BY module, lang, ordinal")]
+        self.recommendations: list[RecommendationRow] = [RecommendationRow(*row) for row in self.db.execute(
+            "SELECT module, lang, section, ordinal, scheme, grade, cn, vn, line FROM recommendations "
+            "ORDER BY module, lang, section, ordinal")]
         self.findings: list[FindingRow] = [FindingRow(*row) for row in self.db.execute(
             "SELECT path, line, severity, rule, message, module, lang, section FROM findings")]
         self.chunks: dict[int, Chunk] = {}  # by vector id

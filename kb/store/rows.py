@@ -52,6 +52,22 @@ class SectionRow:
 
 
 @dataclass(frozen=True)
+class RecommendationRow:
+    """One `{rec ...}` block of a section: its grade (scheme and value) and availability in China and Vietnam,
+    in the order the blocks stand in the section (`ordinal`)."""
+
+    module: str
+    lang: str
+    section: str
+    ordinal: int
+    scheme: str | None
+    grade: str | None
+    cn: str | None
+    vn: str | None
+    line: int
+
+
+@dataclass(frozen=True)
 class FindingRow:
     """A `kb check` finding of the build's content, tied to the document and section it is about when known."""
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from kb.store import layout
 from kb.store.manifest import MANIFEST, Manifest, file_entry
-from kb.store.rows import Chunk, DocumentRow, FindingRow, SectionRow
+from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.vectors import DEFAULT_BACKEND, backend
 
 SCHEMA = """
@@ -29,6 +29,8 @@ CREATE TABLE chunks (id INTEGER PRIMARY KEY, module TEXT, lang TEXT, section TEX
                      title TEXT, heading TEXT, heading_path TEXT, body TEXT, text_hash TEXT);
 CREATE TABLE findings (path TEXT, line INTEGER, severity TEXT, rule TEXT, message TEXT,
                        module TEXT, lang TEXT, section TEXT);
+CREATE TABLE recommendations (module TEXT, lang TEXT, section TEXT, ordinal INTEGER, scheme TEXT, grade TEXT,
+                              cn TEXT, vn TEXT, line INTEGER, PRIMARY KEY (module, lang, section, ordinal));
 CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
 CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXED,
                                          tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
@@ -62,6 +64,10 @@ class BuildWriter:
         self.db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (s.module, s.lang, s.id, s.ordinal, s.level, s.heading, s.parent, s.line, s.hash, s.text, s.html)
             for s in sections])
+
+    def add_recommendations(self, rows: list[RecommendationRow]) -> None:
+        self.db.executemany("INSERT INTO recommendations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (r.module, r.lang, r.section, r.ordinal, r.scheme, r.grade, r.cn, r.vn, r.line) for r in rows])
 
     def add_findings(self, findings: list[FindingRow]) -> None:
         self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [

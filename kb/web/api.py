@@ -28,10 +28,13 @@ def health(kb: KbDep) -> dict[str, Any]:
 
 @router.get("/search", response_model=None)
 def search(searcher: SearchDep, q: str = "", lang: str | None = None, module: str | None = None,
-           k: int = 10) -> JSONResponse:
+           k: int = 10, grade: str | None = None, available_in: str | None = None) -> JSONResponse:
+    """`grade=`: a scheme (nccn, esmo, grade, csco, caca), scheme:grade (nccn:1) or any; `available_in=`: cn or
+    vn (available or limited there), or cn:limited; only sections with a recommendation that meets both."""
     try:
         # Plain data already: a JSONResponse skips FastAPI's generic encoder walking every result.
-        return JSONResponse(searcher.search(q, lang or None, module or None, k).as_dict())
+        return JSONResponse(searcher.search(q, lang or None, module or None, k, grade=grade or None,
+                                            available_in=available_in or None).as_dict())
     except SearchError as exc:
         return error(422, exc.field, exc.message)
 

@@ -56,6 +56,14 @@ def badge_html(gettext, grade: str | None, cn: str | None, vn: str | None) -> st
     return f'<span class="rec"{attrs}>{"".join(parts)}</span>'
 
 
+def label_table(gettext) -> dict[str, str]:  # noqa: ANN001
+    """The badge words in the UI language, for app.js to label the results it renders itself."""
+    return {**{k: gettext(v) for k, v in REGION_LABELS.items()},
+            **{k: gettext(v) for k, v in AVAILABILITY_LABELS.items()},
+            **{k: gettext(v) for k, v in GRADE_WORDS.items()},
+            **{f"scheme:{k}": v for k, v in SCHEME_NAMES.items()}}
+
+
 def localise(html: str, gettext) -> Markup:  # noqa: ANN001
     """Section HTML with every rec badge relabelled through `gettext`."""
     if '<span class="rec"' not in html:

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
+from kb.glossary import Glossary, load_glossary
 from kb.glossary_book import Entry, GlossaryBook, Usage
 from kb.library import Library
-from kb.web.deps import LibraryDep, SearchDep
+from kb.runtime import Snapshot
+from kb.web.deps import LibraryDep, RendererDep, SettingsDep, SnapshotDep, UiDep
 from kb.web.i18n import language_name
-from kb.web.pages import Notice, RendererDep, UiDep, module_summaries
+from kb.web.pages import Notice, module_summaries
 
 MAX_QUERY = 200
 PAGE_LIMIT = 200
@@ -35,19 +36,24 @@ def install(app: FastAPI) -> None:
     app.include_router(api_router)
 
 
-def get_book(request: Request, searcher: SearchDep, library: LibraryDep) -> GlossaryBook:
-    """The book of the index being served, built on first use and rebuilt when the index changes."""
-    index = searcher.index
-    cached = getattr(request.app.state, "glossary_book", None)
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    glossary = searcher.glossary
-    if glossary is None:
-        path = index.path / GLOSSARY_FILE
-        glossary = load_glossary(path)[0] if path.is_file() else Glossary()
-    book = GlossaryBook(glossary, _sections(library))
-    request.app.state.glossary_book = (index, book)
+def get_book(request: Request, snapshot: SnapshotDep) -> GlossaryBook:
+    """The book of the request's snapshot, built on its first glossary request (about a second) and kept for
+    the build it came from; a new build gets a new book."""
+    books: dict[str, GlossaryBook] = request.app.state.__dict__.setdefault("glossary_books", {})
+    book = books.get(snapshot.build_id)
+    if book is None:
+        book = GlossaryBook(_glossary(snapshot), _sections(snapshot.library))
+        for old in [k for k in books if k != snapshot.build_id]:
+            books.pop(old, None)  # one build is served at a time; the previous book is not needed again
+        books[snapshot.build_id] = book
     return book
+
+
+def _glossary(snapshot: Snapshot) -> Glossary:
+    if snapshot.searcher.glossary is not None:
+        return snapshot.searcher.glossary
+    path = snapshot.reader.glossary_path
+    return load_glossary(path)[0] if path is not None else Glossary()
 
 
 def _sections(library: Library) -> list[tuple[str, str, str, str, str]]:
@@ -169,11 +175,11 @@ def _error(field: str, message: str) -> JSONResponse:
 
 
 @api_router.get("/glossary", response_model=None)
-def glossary_api(request: Request, book: BookDep, q: str = "", lang: str = "en", letter: str = "",
+def glossary_api(settings: SettingsDep, book: BookDep, q: str = "", lang: str = "en", letter: str = "",
                  category: str = "", limit: int = 50) -> JSONResponse:
     """Terms matching `q` (any language, diacritics optional), or browsed by `letter` of `lang` and/or
     `category`; without any of them, the letters and categories to browse by."""
-    langs = request.app.state.settings.langs
+    langs = settings.langs
     query, problems = read_query(book, langs, lang, q, lang, letter, category, "")
     if problems:
         field, value = problems[0]

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from kb.changelog import Change, read_changes, version_key
 from kb.library import CompareRow, DocumentView, Library, ModuleSummary
-from kb.search import MAX_QUERY, SearchError, SearchResponse, SearchResult
+from kb.recommendations import SCHEME_NAMES, SCHEMES
+from kb.search import MAX_QUERY, Searcher, SearchError, SearchResponse, SearchResult
 from kb.settings import Settings
 from kb.web.deps import LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import N_, language_name
@@ -28,13 +29,18 @@ FLAG_LABELS = {
     "not-stamped": N_("Not checked against the source"),
     "numbers": N_("Check the numbers"),
     "section-extra": N_("Not in the source"),
+    "rec-mismatch": N_("Recommendation differs from the source"),
 }
 FLAG_HINTS = {
     "outdated": N_("The source section has changed since this translation was made."),
     "not-stamped": N_("This translation has not been checked against the current source."),
     "numbers": N_("A number in the source is missing from this translation."),
     "section-extra": N_("This section has no counterpart in the source language."),
+    "rec-mismatch": N_("A grade or availability mark here differs from the source section."),
 }
+GRADE_OPTIONS = [("any", N_("Any grade")), *((s, SCHEME_NAMES[s]) for s in SCHEMES)]
+"""The search page's grade filter: a scheme (any of its grades), or any graded recommendation."""
+REGION_OPTIONS = [("cn", N_("China")), ("vn", N_("Vietnam"))]
 ERROR_TITLES = {0: N_("Request error"), 404: N_("Page not found"), 500: N_("Something went wrong")}
 """Title and message of an error page by status; 0 is any other status."""
 ERROR_MESSAGES = {
@@ -106,9 +112,12 @@ def flag_views(ui: Ui, flags: dict[str, str]) -> list[dict[str, str]]:
 @router.get("/", response_class=HTMLResponse)
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: SearchDep, library: LibraryDep,
-                q: str = "", lang: str = "", module: str = "") -> Response:
+                q: str = "", lang: str = "", module: str = "", grade: str = "",
+                available_in: str = "") -> Response:
     """Search: a GET form that works without JavaScript; app.js turns it into search-as-you-type."""
     notices: list[Notice] = []
+    grade = valid_filter(searcher, ui, notices, grade=grade)
+    available_in = valid_filter(searcher, ui, notices, available_in=available_in)
     if lang and lang not in searcher.langs:
         notices.append(Notice(ui.gettext("Unknown language filter “%(value)s”: searching all languages.",
                                           value=lang), "warning"))
@@ -121,7 +130,8 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     status = 200
     if q.strip():
         try:
-            response = searcher.search(q, lang or None, module or None, PAGE_SIZE)
+            response = searcher.search(q, lang or None, module or None, PAGE_SIZE, grade=grade or None,
+                                       available_in=available_in or None)
         except SearchError as exc:
             status = 422
             text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
@@ -134,7 +144,24 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     return renderer.render(request, ui, "search.html", {
         "q": q, "lang": lang, "module": module, "searched": response is not None, "results": results,
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
+        "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
+        "region_options": REGION_OPTIONS,
     }, status)
+
+
+def valid_filter(searcher: Searcher, ui: Ui, notices: list[Notice], **value: str) -> str:
+    """The recommendation filter value (`grade=` or `available_in=`) if the searcher accepts it, else "" and a
+    notice: the page then searches without that filter."""
+    (name, given), = value.items()
+    if not given:
+        return ""
+    try:
+        searcher.rec_filter(**{"grade": None, "available_in": None, name: given})
+    except SearchError:
+        notices.append(Notice(ui.gettext("Unknown recommendation filter “%(value)s”: ignored.", value=given),
+                              "warning"))
+        return ""
+    return given
 
 
 @router.get("/modules", response_class=HTMLResponse)

@@ -91,6 +91,11 @@ def _rec_badges(context: Context, rec: Mapping[str, str | None]) -> Markup:
     return Markup(badges.badge_html(_catalog(context).gettext, rec.get("grade"), rec.get("cn"), rec.get("vn")))
 
 
+@pass_context
+def _rec_labels(context: Context) -> dict[str, str]:
+    return badges.label_table(_catalog(context).gettext)
+
+
 def highlight(text: str, spans: list[list[int]] | None) -> Markup:
     """The text escaped, each [start, end) span wrapped in <mark>; bad or overlapping spans are skipped."""
     pairs: list[tuple[int, int]] = []
@@ -159,6 +164,7 @@ def create_environment(settings: Settings) -> Environment:
                                   npgettext=_npgettext)
     env.globals.update(static=static_helper(settings.site_dir / "static"), language_name=language_name,
                        langs=settings.langs, locales=settings.locales, with_query=with_query)
+    env.globals.update(rec_labels=_rec_labels)
     env.filters.update(highlight=highlight, day=_day, short_title=short_title, recs=_recs, rec_badges=_rec_badges)
     return env
 

@@ -97,6 +97,9 @@
     var input = $("#q", form);
     var langSelect = $("#lang", form);
     var moduleSelect = $("#module", form);
+    var gradeSelect = $("#grade", form);
+    var regionSelect = $("#available_in", form);
+    var recLabels = JSON.parse(results.getAttribute("data-rec-labels") || "{}");
     var baseTitle = document.title.replace(/^.* – /, "");
     var timer = null;
     var controller = null;
@@ -108,6 +111,8 @@
       if (q) { p.set("q", q); }
       if (langSelect.value) { p.set("lang", langSelect.value); }
       if (moduleSelect.value) { p.set("module", moduleSelect.value); }
+      if (gradeSelect && gradeSelect.value) { p.set("grade", gradeSelect.value); }
+      if (regionSelect && regionSelect.value) { p.set("available_in", regionSelect.value); }
       return p;
     }
 
@@ -223,6 +228,10 @@
         badges.appendChild(item);
       });
 
+      var recs = slot(li, "recs");
+      (r.recommendations || []).forEach(function (rec) { recs.appendChild(recBadges(rec)); });
+      if (!recs.firstChild) { recs.remove(); }
+
       slot(li, "read").href = readUrl;
       var compare = slot(li, "compare");
       var langs = [r.lang].concat((r.languages || []).filter(function (L) { return L !== r.lang; })).slice(0, 3);
@@ -234,6 +243,32 @@
       }
       $all("[data-slot]", li).forEach(function (el) { el.removeAttribute("data-slot"); });
       return li;
+    }
+
+    /* One recommendation's badges, as the server renders them (kb/web/badges.py), built with textContent. */
+    function recBadges(rec) {
+      var box = document.createElement("span");
+      box.className = "rec";
+      var grade = (rec.grade || "").split(":");
+      if (grade.length === 2) {
+        box.appendChild(badge("rec-badge rec-grade",
+          (recLabels["scheme:" + grade[0]] || grade[0].toUpperCase()) + " " + (recLabels[grade[1]] || grade[1])));
+      }
+      ["cn", "vn"].forEach(function (region) {
+        var status = rec[region];
+        if (status) {
+          box.appendChild(badge("rec-badge rec-avail rec-" + status,
+            (recLabels[region] || region.toUpperCase()) + ": " + (recLabels[status] || status)));
+        }
+      });
+      return box;
+    }
+
+    function badge(className, text) {
+      var span = document.createElement("span");
+      span.className = className;
+      span.textContent = text;
+      return span;
     }
 
     /* The snippet as text nodes, with each [start, end) span of a matched term in a <mark>. */
@@ -256,7 +291,8 @@
 
     function emptyState(params) {
       var box = tplEmpty.content.firstElementChild.cloneNode(true);
-      var filtered = params.has("lang") || params.has("module");
+      var filtered = params.has("lang") || params.has("module") || params.has("grade") ||
+        params.has("available_in");
       $all("[data-hint]", box).forEach(function (el) {
         el.hidden = (el.getAttribute("data-hint") === "filters") !== filtered;
       });
@@ -267,6 +303,8 @@
           event.preventDefault();
           langSelect.value = "";
           moduleSelect.value = "";
+          if (gradeSelect) { gradeSelect.value = ""; }
+          if (regionSelect) { regionSelect.value = ""; }
           schedule(0);
         });
       }
@@ -276,6 +314,9 @@
     input.addEventListener("input", function () { schedule(DEBOUNCE_MS); });
     langSelect.addEventListener("change", function () { schedule(0); });
     moduleSelect.addEventListener("change", function () { schedule(0); });
+    [gradeSelect, regionSelect].forEach(function (select) {
+      if (select) { select.addEventListener("change", function () { schedule(0); }); }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       schedule(0);
