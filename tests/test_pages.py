@@ -25,9 +25,13 @@ PAGES = [
     "/modules/cancer-pain/vi",
     "/compare/cancer-pain?langs=vi,zh",
     "/compare/liver-tace?langs=zh,en,vi",
+    "/search?q=TACE&grade=any",
+    "/glossary?q=tao+bon",
+    "/glossary?lang=zh&letter=B",
+    "/glossary/print?pair=zh-vi",
 ]
 # The nav labels and site name, per UI language: if these show, the catalog of that language is in use.
-NAV = {"zh": ("搜索", "专题"), "en": ("Search", "Modules"), "vi": ("Tìm kiếm", "Chuyên đề")}
+NAV = {"zh": ("搜索", "专题", "术语表"), "en": ("Search", "Modules", "Glossary"), "vi": ("Tìm kiếm", "Chuyên đề", "Thuật ngữ")}
 SITE = {"zh": "肿瘤诊疗指南库", "en": "Oncology Guideline Library", "vi": "Thư viện hướng dẫn ung bướu"}
 NOT_FOUND = {"zh": "页面未找到", "en": "Page not found", "vi": "Không tìm thấy trang"}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
@@ -243,7 +247,7 @@ def test_empty_result_says_so_and_suggests_removing_filters(http: httpx.Client, 
     empty = soup.select_one("#results .empty-state")
     assert empty is not None and "No matching sections" in text_of(empty)
     hint = [p for p in empty.select("[data-hint=filters]") if not p.has_attr("hidden")]
-    assert hint and "removing the language or module filter" in text_of(hint[0])
+    assert hint and "Try removing a filter" in text_of(hint[0])
     clear = empty.select_one("a[data-clear-filters]")["href"]
     assert parse_qs(urlsplit(clear).query) == {"q": ["nothing"]}
     soup = soup_of(get(http, "/search?q=nothing", "vi"))

@@ -51,8 +51,8 @@ def test_editing_the_source_makes_the_translation_outdated(content: Path) -> Non
     src.write_text(src.read_text(encoding="utf-8").replace("up to 75 mg per vial", "up to 50 mg per vial"),
                    encoding="utf-8")
     outdated = [f for f in load_corpus(content).findings if f.rule == "outdated"]
-    assert {(Path(f.path).name, f.line) for f in outdated if "liver-tace" in f.path} == {("zh.md", 32),
-                                                                                        ("vi.md", 32)}
+    assert {(Path(f.path).name, f.line) for f in outdated if "liver-tace" in f.path} == {("zh.md", 39),
+                                                                                        ("vi.md", 39)}
 
 
 def test_stamp_refuses_a_source_file_and_unknown_section(content: Path) -> None:
