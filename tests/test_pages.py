@@ -31,7 +31,8 @@ PAGES = [
     "/glossary/print?pair=zh-vi",
 ]
 # The nav labels and site name, per UI language: if these show, the catalog of that language is in use.
-NAV = {"zh": ("搜索", "专题", "术语表"), "en": ("Search", "Modules", "Glossary"), "vi": ("Tìm kiếm", "Chuyên đề", "Thuật ngữ")}
+NAV = {"zh": ("搜索", "专题", "术语表"), "en": ("Search", "Modules", "Glossary"),
+       "vi": ("Tìm kiếm", "Chuyên đề", "Thuật ngữ")}
 SITE = {"zh": "肿瘤诊疗指南库", "en": "Oncology Guideline Library", "vi": "Thư viện hướng dẫn ung bướu"}
 NOT_FOUND = {"zh": "页面未找到", "en": "Page not found", "vi": "Không tìm thấy trang"}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
@@ -239,7 +240,8 @@ def test_highlight_escapes_snippets_and_marks_spans() -> None:
 
 def test_empty_result_says_so_and_suggests_removing_filters(http: httpx.Client, searcher,  # noqa: ANN001
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_hits(q: str, lang: str | None = None, module: str | None = None, k: int = 10) -> SearchResponse:
+    def no_hits(q: str, lang: str | None = None, module: str | None = None, k: int = 10,
+                **filters: str | None) -> SearchResponse:
         return SearchResponse(q, [], lang, module, k)
 
     monkeypatch.setattr(searcher, "search", no_hits)
