@@ -23,6 +23,8 @@ PAGES = [
     "/modules/cancer-pain/vi#titration",
     "/compare/cancer-pain?langs=vi,zh#side-effects",
     "/compare/liver-tace?langs=zh,en,vi&ui=vi",
+    "/glossary?q=tao+bon",
+    "/glossary/print?pair=vi-zh",
 ]
 
 
@@ -252,3 +254,20 @@ def test_no_console_errors_and_nothing_fetched_from_outside(tab: Tab, live_serve
     outside = [u for u in tab.requests if not u.startswith(live_server)]
     assert not outside, outside
     assert json.loads(page.evaluate("JSON.stringify(document.documentElement.classList.contains('js'))"))
+
+
+def test_grade_filter_as_you_type_shows_translated_badges(tab: Tab) -> None:
+    page = tab.page
+    page.goto("/?ui=vi")
+    page.locator("#q").press_sequentially("TACE", delay=30)
+    expect(page.locator("#results li.result").first).to_be_visible()
+    page.locator("#grade").select_option("nccn")
+    expect(page).to_have_url(re.compile(r"grade=nccn"))
+    results = page.locator("#results li.result")
+    expect(results).to_have_count(1)
+    assert results.first.get_attribute("data-section") == "indications"
+    badges = results.first.locator(".result-recs .rec-badge")
+    expect(badges).to_have_text(["NCCN 2A", "Trung Quốc: có sẵn", "Việt Nam: có sẵn"])
+    typed = " ".join(page.locator("#results").inner_text().split())
+    page.reload()  # the server renders the same results and badges for the shared URL
+    assert " ".join(page.locator("#results").inner_text().split()) == typed
