@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.changelog import read_changes
 from kb.store import BuildReader, FindingRow
 
 SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra", "rec-mismatch")
@@ -63,6 +64,7 @@ class DocumentView:
         return {"module": self.module, "lang": self.lang, "title": self.title, "version": self.version,
                 "updated": self.updated, "status": self.status, "sources": self.sources,
                 "disclaimer": self.disclaimer, "translation_of": self.translation_of, "html": self.html,
+                "changes": [c.as_dict() for c in read_changes(self.meta)],
                 "sections": [{"id": s.id, "level": s.level, "heading": s.heading, "parent": s.parent,
                               "flags": s.flags} for s in self.sections]}
 

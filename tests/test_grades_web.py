@@ -94,3 +94,9 @@ def test_the_change_log_renders_on_the_reading_view(http: httpx.Client) -> None:
     assert [e.select_one(".change-version").get_text() for e in since.select("details.changes li")] == ["1.1"]
     assert "since version 1.0" in since.select_one("details.changes summary").get_text()
     assert soup(http.get("/modules/cancer-pain/en")).select_one("details.changes") is None  # no log, no box
+
+
+def test_the_module_api_gives_the_change_log(http: httpx.Client) -> None:
+    body = http.get("/api/modules/liver-tace/zh").json()
+    assert [c["version"] for c in body["changes"]] == ["1.1", "1.0"] and body["changes"][0]["summary"]
+    assert http.get("/api/modules/cancer-pain/en").json()["changes"] == []
