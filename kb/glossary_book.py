@@ -163,7 +163,7 @@ class GlossaryBook:
         if lang == "vi":
             return sorted(entries, key=lambda e: vi_sort_key(e.preferred("vi")))
         if lang == "zh":
-            return sorted(entries, key=lambda e: (e.pinyin, e.preferred("zh")))
+            return sorted(entries, key=lambda e: (e.pinyin.casefold(), e.preferred("zh")))
         return sorted(entries, key=lambda e: e.preferred(lang).casefold())
 
     def letters(self, lang: str) -> list[tuple[str, int]]:
