@@ -245,3 +245,31 @@ def test_a_form_both_listed_and_deprecated_is_a_glossary_error(tmp_path: Path) -
                                             encoding="utf-8")
     got = findings(tmp_path, "glossary")
     assert len(got) == 1 and "both deprecated and a form" in got[0][3]
+
+
+# --- the shipped corpus ---
+
+SHIPPED = Path(__file__).parent.parent / "guidelines"
+
+
+def test_every_shipped_recommendation_has_the_same_grade_in_all_its_languages() -> None:
+    corpus = load_corpus(SHIPPED)
+    checked = 0
+    for docs in corpus.modules.values():
+        for doc in docs.values():
+            source = corpus.source_of(doc)
+            if source is None:
+                continue
+            for section in doc.sections:
+                src = source.section(section.id)
+                assert src is not None
+                assert [r.key for r in section.recs] == [r.key for r in src.recs], f"{doc.display_path}#{section.id}"
+                checked += len(section.recs)
+    assert checked > 0
+
+
+@pytest.mark.parametrize("module", ["tace", "hcc-staging", "nasopharyngeal-carcinoma", "lung-cancer",
+                                    "cancer-pain"])
+def test_the_key_modules_mark_graded_recommendations(module: str) -> None:
+    doc = load_corpus(SHIPPED).modules[module]["en"]
+    assert any(r.scheme for s in doc.sections for r in s.recs), f"{module} has no graded rec block"
