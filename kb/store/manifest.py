@@ -11,7 +11,7 @@ from typing import Any
 
 from kb.store.errors import DamagedIndexError, IndexUnavailableError
 
-FORMAT = 3
+FORMAT = 4
 """Bump when the files of a build change shape; a reader refuses other formats and says to rebuild.
 3: checksums of every file, the vector backend by name, last good copies of the sources."""
 
