@@ -207,7 +207,9 @@ def main() -> int:
     print(json.dumps(summary, indent=2), file=sys.stderr)
     if args.write:
         command = "python bench/retrieval.py --write docs/benchmarks.md" + (
+            f" --articles {args.articles}" if args.articles else "") + (
             f" --per-paragraph {args.per_paragraph}" if args.per_paragraph else "") + (
+            " --skip-xquad" if args.skip_xquad else "") + (
             f" --xquad-modes {args.xquad_modes}" if args.xquad_modes != ",".join(MODES) else "")
         replace_block(args.write, "retrieval", "## Retrieval quality\n\n" + provenance(command) + "\n\n"
                       + _explain() + "\n\n" + body)
@@ -217,8 +219,9 @@ def main() -> int:
 def _explain() -> str:
     return ("Each cell is over all questions of the query language, searched with the target language as filter "
             "(`lang=T`), gold = the parallel paragraph (XQuAD) or the gold section (oncology set). `bare` is the "
-            "default embedder alone (multilingual-e5-small, 4-bit, no project code): the question against raw "
-            "paragraphs of the target language by cosine. `dense`, `keyword` and `hybrid` are the project's "
+            "default embedder alone (multilingual-e5-small, 4-bit, no project code): the question's cosine with the "
+            "indexed passages of the target language. `previous hybrid` is the ranking before issue 8, emulated "
+            "on the same index (bench/crosslingual.py). `dense`, `keyword` and `hybrid` are the project's "
             "section-aware search (every language ranked separately, fused by reciprocal rank) with one retriever "
             "or both. `…, no glossary` switches off glossary query expansion.")
 

@@ -45,13 +45,15 @@ MODULE_TIE = 0.5
 glossary term the query names (`NPC T3 vs T4` ties to the nasopharyngeal module, not to lung staging)."""
 MAX_TIED_MODULES = 2
 """A term named in more module titles than this (cancer, TACE) says nothing about which module is meant."""
+HEADING_SHARE = 1.0
+"""Fusion weight of each language's heading-only keyword list (`kb.headings`)."""
 POOL_SHARE = 1.0
 """Fusion weight of the one mixed-language list by centred cosine (`_pool`)."""
 PER_LANGUAGE_SHARE = 1.0
 """Fusion weight of each language's own dense list (weighted again by `language_weights`)."""
-WEAK_DENSE_SHARE = 0.5
+WEAK_DENSE_SHARE = 0.3
 """When no passage is close (the query is weak), the dense lists count this much: the words typed decide."""
-WEAK_FLOOR = 0.245
+WEAK_FLOOR = 0.232
 """Best centred cosine below which no section is a good match (`weak`), fitted on the off-topic queries of
 `bench/offtopic.yaml` against the tune half of the real ones (`bench/retrieval.py --fit-floor`)."""
 DEPTH = 30
@@ -141,7 +143,7 @@ class Searcher:
         self.field_weights, self.exact_keywords, self.heading_list = FIELD_WEIGHTS, True, True
         self.pool_share, self.per_language_share, self.weak_dense_share = POOL_SHARE, PER_LANGUAGE_SHARE, \
             WEAK_DENSE_SHARE
-        self.lang_temperature = LANG_TEMPERATURE
+        self.lang_temperature, self.heading_share = LANG_TEMPERATURE, HEADING_SHARE
         self.term_modules = self._term_modules()
         self.headings = HeadingIndex({key: sec.heading for key, sec in self.sections.items()})
         self.first_chunk: dict[tuple[str, str, str], int] = {}
@@ -209,8 +211,9 @@ class Searcher:
         if mode in ("hybrid", "keyword"):
             exact = exact_tokens(read) if self.exact_keywords else []
             for L in self.langs:
-                lists += [(L, ranked, 1.0) for ranked in self._keyword(q, read, expansions.get(L, []), exact, L,
-                                                                      module, depth)]
+                for ranked, factor in zip(self._keyword(q, read, expansions.get(L, []), exact, L, module, depth),
+                                          (1.0, self.heading_share), strict=False):
+                    lists.append((L, ranked, factor))
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         best_chunk: dict[tuple[str, str, str], int] = {}
