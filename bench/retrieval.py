@@ -7,7 +7,11 @@ in language Q and every target language T we search with lang=T and look for the
 - bare: the default model alone, no project code: cosine of the question against raw paragraphs in T.
 - dense / keyword / hybrid: the project's section-aware search restricted to that retriever, or both fused.
 
-Usage: python bench/retrieval.py [--write docs/benchmarks.md] [--xquad DIR] [--articles N]"""
+Issue 8 adds (bench/crosslingual.py): non-parallel XQuAD (two language assignments), a partly translated
+oncology corpus, folded Vietnamese, the held-out query set (bench/queries-test.yaml, tune/test halves) and the
+weak floor, each beside the bare model and the previous ranking.
+
+Usage: python bench/retrieval.py [--write docs/benchmarks.md] [--xquad DIR] [--articles N] [--per-paragraph N]"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import crosslingual as xl  # noqa: E402
 from bench.report import provenance, replace_block, table  # noqa: E402
 from kb import LANGS  # noqa: E402
 from kb.build import build_index, is_stale  # noqa: E402
@@ -32,13 +37,14 @@ from kb.runtime import open_searcher  # noqa: E402
 from kb.search import Searcher  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
-DEFAULT_XQUAD = ROOT.parent / "shared" / "data" / "xquad"
+XQUAD_PLACES = (ROOT.parent / "shared" / "data" / "xquad", Path("/work/shared/data/xquad"))
+DEFAULT_XQUAD = next((p for p in XQUAD_PLACES if p.is_dir()), XQUAD_PLACES[0])
 WORK = ROOT / ".kb" / "bench"
 MODES = ("dense", "keyword", "hybrid")
 Query = tuple[str, str, tuple[str, str]]  # (text, language, gold (module, section))
 
 
-def write_xquad_content(xquad: Path, out: Path, articles: int | None) -> list[Query]:
+def write_xquad_content(xquad: Path, out: Path, articles: int | None, per_paragraph: int | None = None) -> list[Query]:
     """XQuAD as parallel guideline modules; returns its questions with their gold sections."""
     data = {L: json.loads((xquad / f"xquad.{L}.json").read_text(encoding="utf-8"))["data"] for L in LANGS}
     queries: list[Query] = []
@@ -57,7 +63,7 @@ def write_xquad_content(xquad: Path, out: Path, articles: int | None) -> list[Qu
             text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
             (out / module / f"{L}.md").write_text(text, encoding="utf-8")
             for p, para in enumerate(paragraphs):
-                queries += [(qa["question"], L, (module, f"p{p + 1}")) for qa in para["qas"]]
+                queries += [(qa["question"], L, (module, f"p{p + 1}")) for qa in para["qas"][:per_paragraph]]
     return queries
 
 
@@ -77,24 +83,17 @@ def ranks_project(searcher: Searcher, queries: list[Query], mode: str) -> dict[t
     return out
 
 
-_BARE_PASSAGES: dict[tuple[int, str], np.ndarray] = {}
-
-
 def ranks_bare(searcher: Searcher, queries: list[Query]) -> dict[tuple[str, str], list[int | None]]:
-    """The model alone: raw section text embedded as passages, cosine against the raw question."""
-    embedder = searcher.embedder
+    """The model alone: the question's cosine with the indexed passages of the target language (the vectors the
+    index stores, not re-embedded), a section ranking where its best passage does; no project ranking."""
     out: dict[tuple[str, str], list[int | None]] = defaultdict(list)
-    qvecs = np.vstack([searcher.query_vector(t[:500]) for t, _, _ in queries])
-    for target in searcher.langs:
-        keys = [(m, s) for (m, L, s) in searcher.sections if L == target]
-        cache_key = (id(searcher), target)
-        if cache_key not in _BARE_PASSAGES:  # the query subsets share one corpus: embed it once per language
-            _BARE_PASSAGES[cache_key] = embedder.embed_passages([searcher.sections[(m, target, s)].text
-                                                                 for m, s in keys])
-        passages = _BARE_PASSAGES[cache_key]
-        order = np.argsort(-(qvecs @ passages.T), axis=1)[:, :10]
-        for (_, qlang, gold), row in zip(queries, order, strict=True):
-            top = [keys[i] for i in row]
+    raw = searcher.calibration.raw()
+    for text, qlang, gold in queries:
+        parts = raw.scores(searcher.query_vector(text[:500]), None)
+        for target in searcher.langs:
+            ids, scores = parts[target]
+            order = ids[np.argsort(-scores, kind="stable")][:60]
+            top = [(m, s) for m, s, _ in searcher._sections_of(order.tolist(), None)][:10]  # noqa: SLF001
             out[(qlang, target)].append(top.index(gold) + 1 if gold in top else None)
     return out
 
@@ -107,9 +106,10 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
     return r1, r5, mrr
 
 
-def evaluate(searcher: Searcher, queries: list[Query], glossary_off: Searcher | None = None) -> dict:
+def evaluate(searcher: Searcher, queries: list[Query], glossary_off: Searcher | None = None,
+             modes: tuple[str, ...] = MODES) -> dict:
     results = {"bare": ranks_bare(searcher, queries)}
-    for mode in MODES:
+    for mode in modes:
         results[mode] = ranks_project(searcher, queries, mode)
     if glossary_off is not None:
         results["keyword, no glossary"] = ranks_project(glossary_off, queries, "keyword")
@@ -148,52 +148,69 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
     ap.add_argument("--articles", type=int, default=None, help="only the first N XQuAD articles (smoke runs)")
+    ap.add_argument("--per-paragraph", type=int, default=None, help="only the first N questions per paragraph")
     ap.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries.yaml")
     ap.add_argument("--write", type=Path, help="markdown file to update (docs/benchmarks.md)")
     ap.add_argument("--skip-xquad", action="store_true")
+    ap.add_argument("--draws", type=int, default=3, help="random draws of the partly translated corpus")
+    ap.add_argument("--xquad-modes", default=",".join(MODES), help="retrievers on parallel XQuAD (comma list)")
     args = ap.parse_args()
     embedder = get_embedder("e5-small-q4")
+    vectors = xl.QueryVectors(WORK / "query-vectors.npz")
     sections: list[str] = []
     summary: dict = {}
 
     if args.skip_xquad:
         pass
     elif not (args.xquad / "xquad.en.json").is_file():
-        msg = f"XQuAD not found at {args.xquad}: the cross-lingual benchmark was skipped."
+        msg = f"XQuAD not found at {args.xquad}: the cross-lingual benchmarks were skipped."
         print(msg, file=sys.stderr)
         sections.append(f"### XQuAD\n\n{msg}")
     else:
         content = WORK / "xquad" / "guidelines"
-        queries = write_xquad_content(args.xquad, content, args.articles)
-        s = build(Settings(content_dir=content, index_dir=WORK / "xquad" / "index", query_cache_size=20000,
+        queries = write_xquad_content(args.xquad, content, args.articles, args.per_paragraph)
+        s = build(Settings(content_dir=content, index_dir=WORK / "xquad" / "index", query_cache_size=200000,
                            glossary_expansion=False), embedder)
-        searcher = open_searcher(s, embedder)
+        searcher = vectors.attach(open_searcher(s, embedder))
         t = time.perf_counter()
-        text, summary["xquad"] = render(evaluate(searcher, queries), list(LANGS))
+        results = evaluate(searcher, queries, modes=tuple(args.xquad_modes.split(",")))
+        results["previous hybrid"] = ranks_project(xl.previous_ranking(searcher), queries, "hybrid")
+        text, summary["xquad"] = render(results, list(LANGS))
+        vectors.save()
         print(f"XQuAD: {len(queries)} questions x 3 targets in {time.perf_counter() - t:.0f}s", file=sys.stderr)
-        sections.append(f"### XQuAD cross-lingual retrieval ({len(queries)} questions × 3 target languages, "
-                        f"{len(searcher.sections) // 3} paragraphs per language)\n\n{text}")
+        sections.append(f"### XQuAD cross-lingual retrieval, parallel ({len(queries)} questions × 3 target "
+                        f"languages, {len(searcher.sections) // 3} paragraphs per language)\n\n{text}")
+        sections += xl.xquad_sections(searcher, content, queries, s, embedder, vectors, summary)
 
     if args.queries.is_file():
         s = build(Settings(content_dir=ROOT / "guidelines", index_dir=ROOT / ".kb" / "index",
-                           query_cache_size=20000), embedder)
-        searcher = open_searcher(s, embedder)
-        plain = open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir, glossary_expansion=False),
-                              embedder)
+                           query_cache_size=200000), embedder)
+        searcher = vectors.attach(open_searcher(s, embedder))
+        plain = vectors.attach(open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir,
+                                                      glossary_expansion=False), embedder))
         items = load_oncology_queries(args.queries)
         for subset in ("core", "corpus", "all"):
             queries = [q for q, tag in items if subset in ("all", tag)]
             if not queries:
                 continue
-            text, summary[f"oncology-{subset}"] = render(evaluate(searcher, queries, plain), list(LANGS))
+            results = evaluate(searcher, queries, plain)
+            results["previous hybrid"] = ranks_project(xl.previous_ranking(searcher), queries, "hybrid")
+            text, summary[f"oncology-{subset}"] = render(results, list(LANGS))
             sections.append(f"### Oncology queries, set '{subset}' ({len(queries)} queries × 3 target languages "
                             f"over `guidelines/`)\n\n{text}")
+        sections += xl.oncology_sections(searcher, [q for q, _ in items], s, embedder, vectors, args.draws,
+                                         summary)
+        vectors.save()
 
     body = "\n\n".join(sections)
     print(body)
     print(json.dumps(summary, indent=2), file=sys.stderr)
     if args.write:
-        command = "python bench/retrieval.py --write docs/benchmarks.md"
+        command = "python bench/retrieval.py --write docs/benchmarks.md" + (
+            f" --articles {args.articles}" if args.articles else "") + (
+            f" --per-paragraph {args.per_paragraph}" if args.per_paragraph else "") + (
+            " --skip-xquad" if args.skip_xquad else "") + (
+            f" --xquad-modes {args.xquad_modes}" if args.xquad_modes != ",".join(MODES) else "")
         replace_block(args.write, "retrieval", "## Retrieval quality\n\n" + provenance(command) + "\n\n"
                       + _explain() + "\n\n" + body)
     return 0
@@ -202,8 +219,9 @@ def main() -> int:
 def _explain() -> str:
     return ("Each cell is over all questions of the query language, searched with the target language as filter "
             "(`lang=T`), gold = the parallel paragraph (XQuAD) or the gold section (oncology set). `bare` is the "
-            "default embedder alone (multilingual-e5-small, 4-bit, no project code): the question against raw "
-            "paragraphs of the target language by cosine. `dense`, `keyword` and `hybrid` are the project's "
+            "default embedder alone (multilingual-e5-small, 4-bit, no project code): the question's cosine with the "
+            "indexed passages of the target language. `previous hybrid` is the ranking before issue 8, emulated "
+            "on the same index (bench/crosslingual.py). `dense`, `keyword` and `hybrid` are the project's "
             "section-aware search (every language ranked separately, fused by reciprocal rank) with one retriever "
             "or both. `…, no glossary` switches off glossary query expansion.")
 

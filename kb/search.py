@@ -10,7 +10,6 @@ Vietnamese."""
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -20,13 +19,16 @@ from typing import Any
 import numpy as np
 
 from kb import LANGS
+from kb.calibration import Calibration
+from kb.diacritics import Restorer
 from kb.embedders import Embedder
 from kb.errors import KbError
 from kb.glossary import Glossary
+from kb.headings import HeadingIndex
 from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
-from kb.text import CJK, fts_query, tokens
+from kb.text import exact_tokens, fold, fts_query, tokens
 
 MAX_QUERY = 500
 MAX_K = 50
@@ -34,7 +36,27 @@ RRF_K = 10
 """Reciprocal-rank constant: small, because the top ranks carry the signal here (K=60 loses 0.14 recall@1 on
 XQuAD; docs/benchmarks.md)."""
 LANG_TEMPERATURE = 0.02
-"""How sharply the language of the best dense match is trusted (see `language_weights`)."""
+"""How sharply the language of the best (centred) dense match is trusted (see `language_weights`)."""
+FIELD_WEIGHTS = (0.3, 4.0, 1.0, 1.0)
+"""BM25 column weights: module title, heading path, body, and the exact (accented) words. A word of the heading
+says more about a section than the same word in its body; the title is shared by every section of a module, so
+it says which module, not which section; an accented match adds to its folded one."""
+MODULE_TIE = 0.5
+"""Extra fusion share, as a fraction of a first-rank share, for every section of a module whose title names a
+glossary term the query names (`NPC T3 vs T4` ties to the nasopharyngeal module, not to lung staging)."""
+MAX_TIED_MODULES = 2
+"""A term named in more module titles than this (cancer, TACE) says nothing about which module is meant."""
+HEADING_SHARE = 1.0
+"""Fusion weight of each language's heading-only keyword list (`kb.headings`)."""
+POOL_SHARE = 1.0
+"""Fusion weight of the one mixed-language list by centred cosine (`_pool`)."""
+PER_LANGUAGE_SHARE = 1.0
+"""Fusion weight of each language's own dense list (weighted again by `language_weights`)."""
+WEAK_DENSE_SHARE = 0.3
+"""When no passage is close (the query is weak), the dense lists count this much: the words typed decide."""
+WEAK_FLOOR = 0.232
+"""Best centred cosine below which no section is a good match (`weak`), fitted on the off-topic queries of
+`bench/offtopic.yaml` against the tune half of the real ones (`bench/retrieval.py --fit-floor`)."""
 DEPTH = 30
 """How many chunks each per-language list contributes to the fusion (at least twice k). XQuAD recall@1/@5/MRR
 are the same to 3 decimals at 30 as at 100, and the fusion loop is cheaper."""
@@ -77,6 +99,14 @@ class SearchResponse:
     expansions: dict[str, list[str]] = field(default_factory=dict)
     grade: str | None = None
     available_in: str | None = None
+    weak: bool = False
+    """True when no section is a good match: the results are only the closest ones."""
+    query_lang: str | None = None
+    """The language the query was read as (script, vocabulary, embedding)."""
+    restored: str | None = None
+    """The query with its Vietnamese diacritics restored, when it was typed without them."""
+    best: float = 0.0
+    """The best centred dense score, the number `weak` is decided on."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +144,21 @@ class Searcher:
         for r in index.recommendations:
             self.recs[(r.module, r.lang, r.section)].append(
                 {"grade": f"{r.scheme}:{r.grade}" if r.scheme else None, "cn": r.cn, "vn": r.vn})
+        vocab = {L: index.word_counts(L) for L in ("en", "vi") if L in self.langs}
+        self.calibration = Calibration(index, {L: frozenset(fold(w) for w in words) for L, (words, _) in
+                                               vocab.items()})
+        self.restorer = Restorer(*vocab["vi"]) if "vi" in vocab else None
+        # switchable, to measure what each adds (bench/crosslingual.previous_ranking)
+        self.field_weights, self.exact_keywords, self.heading_list = FIELD_WEIGHTS, True, True
+        self.pool_share, self.per_language_share, self.weak_dense_share = POOL_SHARE, PER_LANGUAGE_SHARE, \
+            WEAK_DENSE_SHARE
+        self.lang_temperature, self.heading_share = LANG_TEMPERATURE, HEADING_SHARE
+        self.term_modules = self._term_modules()
+        self.headings = HeadingIndex({key: sec.heading for key, sec in self.sections.items()})
+        self.first_chunk: dict[tuple[str, str, str], int] = {}
+        for cid in sorted(index.chunks):
+            c = index.chunks[cid]
+            self.first_chunk.setdefault((c.module, c.lang, c.section), cid)
         self._cache: OrderedDict[tuple, SearchResponse] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -172,43 +217,81 @@ class Searcher:
     def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str,
                 rec_filter: RecFilter | None = None) -> SearchResponse:
         expansions = self.glossary.all_expansions(q) if self.glossary else {}
-        lists: list[tuple[str, list[tuple[str, str, int]]]] = []
+        lists: list[tuple[str | None, list[tuple[str, str, int]], float]] = []  # (language, sections, weight)
         depth = max(DEPTH, 2 * k)
         allowed = self.graded_sections(rec_filter) if rec_filter is not None else None
         if allowed is not None:
             depth = len(self.index.chunks)  # few sections pass: rank them all rather than miss them
         weights = dict.fromkeys(self.langs, 1.0)
+        asked_in, read = self.read_query(q)
+        best = 1.0
         if mode in ("hybrid", "dense"):
-            vector = self.query_vector(q)
-            dense = {L: self._dense(vector, L, module, depth, allowed) for L in self.langs}
-            weights = language_weights({L: top for L, (_, top) in dense.items()})
-            lists += [(L, ranked) for L, (ranked, _) in dense.items()]
+            vector = self.query_vector(read)
+            asked_in = self.calibration.query_language(read, vector) if asked_in is None else asked_in
+            dense = self._dense(vector, asked_in, module, depth, allowed)
+            weights = language_weights({L: top for L, (_, top, _) in dense.items()}, self.lang_temperature)
+            best = max((top for _, top, _ in dense.values()), default=-1.0)
+            share = self.weak_dense_share if best < WEAK_FLOOR and mode == "hybrid" else 1.0
+            lists += [(L, ranked, share * self.per_language_share) for L, (ranked, _, _) in dense.items()]
+            if self.pool_share:
+                lists.append((None, self._pool(dense, module, depth), share * self.pool_share))
         if mode in ("hybrid", "keyword"):
-            lists += [(L, self._keyword(q, expansions.get(L, []), L, module, depth, allowed)) for L in self.langs]
-        asked_in = query_language(q)
+            exact = exact_tokens(read) if self.exact_keywords else []
+            for L in self.langs:
+                for ranked, factor in zip(self._keyword(q, read, expansions.get(L, []), exact, L, module, depth,
+                                                                      allowed),
+                                          (1.0, self.heading_share), strict=False):
+                    lists.append((L, ranked, factor))
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         best_chunk: dict[tuple[str, str, str], int] = {}
-        for L, ranked in lists:
+        for list_lang, ranked, factor in lists:
             for rank, (module_id, sid, chunk_id) in enumerate(ranked):
-                share = weights[L] / (RRF_K + rank + 1)
+                L = list_lang or self.index.chunks[chunk_id].lang
+                share = factor * (weights[list_lang] if list_lang else 1.0) / (RRF_K + rank + 1)
                 fused[(module_id, sid)] += share
                 by_lang[(module_id, sid)][L] += share
                 best_chunk.setdefault((module_id, sid, L), chunk_id)
+        tied = {m for term, _ in (self.glossary.find(q) if self.glossary else []) for m in
+                self.term_modules.get(term.id, ())}
+        for key in fused:
+            if key[0] in tied:
+                fused[key] += MODULE_TIE * max(weights.values(), default=1.0) / (RRF_K + 1)
         results: list[SearchResult] = []
         for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
             langs = self.section_langs.get((module_id, sid), [])
             evidence = by_lang[(module_id, sid)]
-            shown = lang or max(langs, key=lambda L: (evidence.get(L, 0.0), L == asked_in), default=None)
+            shown = lang or (asked_in if asked_in in langs else
+                             max(langs, key=lambda L: evidence.get(L, 0.0), default=None))
             if shown is None or shown not in langs:
                 continue
-            results.append(self._result(q, module_id, sid, shown, score, langs, expansions.get(shown, []),
+            results.append(self._result(read, module_id, sid, shown, score, langs, expansions.get(shown, []),
                                         best_chunk.get((module_id, sid, shown))))
             if len(results) == k:
                 break
         params = rec_filter.as_params() if rec_filter is not None else {}
-        return SearchResponse(q, results, lang, module, k,
-                              expansions={L: v for L, v in expansions.items() if v}, **params)
+        return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
+                              weak=mode != "keyword" and best < WEAK_FLOOR, query_lang=asked_in,
+                              restored=read if read != q else None, best=round(best, 4), **params)
+
+    def _term_modules(self) -> dict[str, tuple[str, ...]]:
+        """Glossary term id -> the modules whose title names it (in any language), for specific terms only."""
+        if self.glossary is None:
+            return {}
+        named: dict[str, set[str]] = defaultdict(set)
+        for module, titles in self.modules.items():
+            for title in titles.values():
+                for term, _ in self.glossary.find(title):
+                    named[term.id].add(module)
+        return {t: tuple(sorted(ms)) for t, ms in named.items() if len(ms) <= MAX_TIED_MODULES}
+
+    def read_query(self, q: str) -> tuple[str | None, str]:
+        """(language if the text alone tells it, the query to embed): a Vietnamese query typed without
+        diacritics gets them back from the corpus's vocabulary, so the embedder reads the words it was built on."""
+        asked_in = self.calibration.query_language(q, None)
+        if asked_in == "vi" and self.restorer is not None and fold(q) == q.lower():
+            return "vi", self.restorer.restore(q)
+        return asked_in, q
 
     def _folded(self, body: str) -> tuple[str, str, str]:
         """A chunk's text on one line with its lowercased and folded twins, computed once per chunk."""
@@ -229,25 +312,55 @@ class Searcher:
                 self._vectors.popitem(last=False)
         return vector
 
-    def _dense(self, vector: np.ndarray, lang: str, module: str | None, depth: int,
-               allowed: set[tuple[str, str]] | None = None) -> tuple[list[tuple[str, str, int]], float]:
-        """Sections of one language by their best chunk's cosine, and the best cosine itself."""
-        total = self.index.vector_count(lang)
-        scores, ids = self.index.dense(lang, vector, total if module else depth)
-        ranked = self._sections_of(ids, module, allowed)
-        if not ranked:
-            return [], -1.0
-        top = next(float(sc) for sc, i in zip(scores, ids, strict=True) if int(i) == ranked[0][2])
-        return ranked, top
+    def _dense(self, vector: np.ndarray, asked_in: str | None, module: str | None, depth: int,
+               allowed: set[tuple[str, str]] | None = None
+               ) -> dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]]:
+        """Per language: sections by their best chunk's centred cosine, the best centred cosine, and the centred
+        cosine of every chunk looked at.
 
-    def _keyword(self, q: str, extra: list[str], lang: str, module: str | None, depth: int,
-                 allowed: set[tuple[str, str]] | None = None) -> list[tuple[str, str, int]]:
+        Centred cosines compare across languages (`kb.calibration`), so the language that holds the answer,
+        not the query's own, gets the most weight in the fusion."""
+        out: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]] = {}
+        for L, (ids, scores) in self.calibration.scores(vector, asked_in).items():
+            if not len(ids):
+                out[L] = ([], -1.0, {})
+                continue
+            n = len(ids) if module else min(len(ids), depth)
+            top = np.argpartition(-scores, n - 1)[:n] if n < len(ids) else np.arange(len(ids))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            ranked = self._sections_of(ids[top].tolist(), module, allowed)
+            score_of = dict(zip(ids[top].tolist(), scores[top].tolist(), strict=True))
+            out[L] = (ranked, float(score_of[ranked[0][2]]) if ranked else -1.0, score_of)
+        return out
+
+    def _pool(self, dense: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]],
+              module: str | None, depth: int) -> list[tuple[str, str, int]]:
+        """One list over every language by centred cosine: a section present in one language only competes with
+        the query language's sections on equal terms (the per-language lists each rank within a language)."""
+        scored = sorted(((score_of[cid], (m, s, cid)) for ranked, _, score_of in dense.values()
+                         for m, s, cid in ranked), key=lambda item: -item[0])
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for _, (m, s, cid) in scored:
+            if (m, s) not in seen:
+                seen.add((m, s))
+                out.append((m, s, cid))
+        return out[:depth]
+
+    def _keyword(self, q: str, read: str, extra: list[str], exact: list[str], lang: str, module: str | None,
+                 depth: int, allowed: set[tuple[str, str]] | None = None) -> list[list[tuple[str, str, int]]]:
+        """Two ranked lists of one language: every field (BM25 with column weights), and headings alone
+        (`kb.headings`: a heading query such as `CNLC分期` gets its own vote)."""
         words = tokens(q, query=True) + [t for form in extra for t in tokens(form, query=True)]
         stop = self.index.stop_tokens.get(lang, frozenset())
         words = [w for w in words if w not in stop] or words
         if not words:
             return []
-        return self._sections_of(self.index.keyword(fts_query(words), lang, module, depth), module, allowed)
+        ids = self.index.keyword(fts_query(words + exact), lang, module, depth, self.field_weights)
+        heads = self.headings.ranked(read, lang, stop, module, depth) if self.heading_list else []
+        return [self._sections_of(ids, module, allowed),
+                [(m, sid, self.first_chunk[(m, lang, sid)]) for m, sid in heads if (m, lang, sid) in self.first_chunk
+                 and (allowed is None or (m, sid) in allowed)]]
 
     def _sections_of(self, chunk_ids: list[int], module: str | None,
                      allowed: set[tuple[str, str]] | None = None) -> list[tuple[str, str, int]]:
@@ -279,21 +392,12 @@ def _parts(rec: dict[str, str | None]) -> tuple[str | None, str | None, str | No
     return scheme or None, grade or None, rec.get("cn"), rec.get("vn")
 
 
-def language_weights(tops: dict[str, float]) -> dict[str, float]:
-    """Weight each language's lists by how close its best dense match comes to the best of all languages.
+def language_weights(tops: dict[str, float], temperature: float = LANG_TEMPERATURE) -> dict[str, float]:
+    """Weight each language's lists by how close its best (centred) dense match comes to the best of all.
 
-    The model scores same-language text higher than true translations, so the language whose best passage scores
-    highest is most likely the query's own, and its lists are the most trustworthy; languages whose best match is
-    far below get little say. This replaces equal-weight fusion, which let weaker cross-language lists outvote
-    the query's own language (en->en recall@1 0.879 instead of 0.943 on XQuAD)."""
+    On centred cosines the language whose best passage scores highest is the one most likely to hold the answer
+    (with raw cosines it was always the query's own language, which hid content present in one language only);
+    languages whose best match is far below get little say. Equal weights let weak cross-language lists outvote
+    the good one (en->en recall@1 0.879 instead of 0.943 on parallel XQuAD, before centring)."""
     best = max(tops.values(), default=0.0)
-    return {L: math.exp((top - best) / LANG_TEMPERATURE) for L, top in tops.items()}
-
-
-def query_language(q: str) -> str | None:
-    """A guess at the query's language from its script, used only to break ties between languages."""
-    if CJK.search(q):
-        return "zh"
-    if re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", q.lower()):
-        return "vi"
-    return None
+    return {L: math.exp((top - best) / temperature) for L, top in tops.items()}

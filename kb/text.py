@@ -53,6 +53,21 @@ def tokens(text: str, *, query: bool = False) -> list[str]:
     return out
 
 
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def words(text: str) -> list[str]:
+    """Lowercase letter runs as written (diacritics kept), in order: the vocabulary of a language and the words
+    whose accents are restored in a query."""
+    return _WORDS.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def exact_tokens(text: str) -> list[str]:
+    """The words that carry diacritics, as written (lowercase): indexed beside the folded tokens so that an exact,
+    accented match (`dầu`) outranks a folded one (`dau` also matching `đầu`, `dấu`)."""
+    return [w for w in words(text) if fold(w) != w]
+
+
 def fts_query(words: list[str]) -> str:
     """An FTS5 MATCH expression that ORs the tokens, each quoted so no token is read as FTS syntax."""
     unique = list(dict.fromkeys(words))

@@ -21,6 +21,7 @@ import numpy as np
 
 from kb import LANGS
 from kb.build.chunking import CHUNKER_VERSION, chunk_document
+from kb.build.statistics import VOCABULARY_LANGS, language_means, vocabulary
 from kb.content import Document, Finding, parse_document
 from kb.corpus import Corpus, load_corpus
 from kb.embedders import Embedder, get_embedder
@@ -43,7 +44,7 @@ from kb.store import (
     layout,
 )
 from kb.store.cache import EmbeddingCache, text_hash
-from kb.text import tokens
+from kb.text import exact_tokens, tokens
 
 BATCH = 8
 STOP_RATIO = 0.4
@@ -211,11 +212,14 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
         module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, _place(f.path)), None)
         rows.append(FindingRow(f.path, f.line, f.severity, f.rule, f.message, module, lang, section))
     writer.add_findings(rows)
-    words = [tokens(c.text) for c in chunks]
-    writer.add_chunks(chunks, words, [text_hash(c.text) for c in chunks])
+    fields = []
+    for c in chunks:
+        path = " › ".join(c.heading_path)
+        fields.append((tokens(c.title), tokens(path), tokens(c.body), exact_tokens(f"{path}\n{c.body}")))
+    writer.add_chunks(chunks, fields, [text_hash(c.text) for c in chunks])
     df: dict[str, Counter[str]] = defaultdict(Counter)
-    for c, w in zip(chunks, words, strict=True):
-        df[c.lang].update(set(w))
+    for c, (title, heading, body, _) in zip(chunks, fields, strict=True):
+        df[c.lang].update(set(title + heading + body))
     per_lang = Counter(c.lang for c in chunks)
     for lang, counts in df.items():
         n = per_lang[lang]
@@ -227,6 +231,9 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
     for lang in sorted(set(langs.tolist())):
         mask = langs == lang
         writer.add_vectors(lang, ids[mask], vectors[mask])
+    writer.add_calibration(language_means(vectors, langs.tolist()))
+    for lang in sorted({d.lang for d in docs} & set(VOCABULARY_LANGS)):
+        writer.add_words(lang, *vocabulary(docs, lang))
 
 
 def _place(path: str) -> tuple[str | None, str | None]:

@@ -11,9 +11,10 @@ from typing import Any
 
 from kb.store.errors import DamagedIndexError, IndexUnavailableError
 
-FORMAT = 4
+FORMAT = 5
 """Bump when the files of a build change shape; a reader refuses other formats and says to rebuild.
-3: checksums of every file, the vector backend by name, last good copies of the sources."""
+3: checksums of every file, the vector backend by name, last good copies of the sources.
+5: the recommendations table; per-language calibration means, word counts and keyword field columns."""
 
 MANIFEST = "manifest.json"
 

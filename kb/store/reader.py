@@ -18,7 +18,7 @@ from kb.store.errors import DamagedIndexError, IndexUnavailableError
 from kb.store.manifest import MANIFEST, Manifest, read_manifest_file, verify_files
 from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.vectors import backend
-from kb.store.writer import SOURCES
+from kb.store.writer import CALIBRATION, SOURCES
 
 GLOSSARY = "glossary.yaml"
 
@@ -44,6 +44,14 @@ class BuildReader:
             if not path.is_file():
                 raise DamagedIndexError(path, "the file is missing")
             self.vectors[lang] = cls.load(path, self.manifest.dim)
+        self.calibration: dict[str, np.ndarray] = {}
+        if (build / CALIBRATION).is_file():
+            try:
+                with np.load(build / CALIBRATION, allow_pickle=False) as stats:
+                    self.calibration = {k.removeprefix("mean_"): stats[k] for k in stats.files
+                                        if k.startswith("mean_")}
+            except (OSError, ValueError) as exc:
+                raise DamagedIndexError(build / CALIBRATION, f"unreadable calibration statistics ({exc})") from None
 
     @classmethod
     def open_current(cls, index_dir: Path, verify: bool = True) -> BuildReader:
@@ -101,20 +109,30 @@ class BuildReader:
         index = self.vectors.get(lang)
         return index.count() if index is not None else 0
 
-    def keyword(self, match: str, lang: str, module: str | None, limit: int) -> list[int]:
-        """Chunk ids of one language matching an FTS5 query, best BM25 first."""
+    def keyword(self, match: str, lang: str, module: str | None, limit: int,
+                weights: tuple[float, ...] = ()) -> list[int]:
+        """Chunk ids of one language matching an FTS5 query, best BM25 first; `weights` are per-column BM25
+        weights in `writer.KEYWORD_FIELDS` order (all 1 when empty)."""
         sql = "SELECT rowid FROM keywords WHERE keywords MATCH ? AND lang = ?"
         args: list[object] = [match, lang]
         if module:
             sql += " AND module = ?"
             args.append(module)
-        sql += " ORDER BY bm25(keywords) LIMIT ?"
+        sql += f" ORDER BY bm25(keywords{''.join(f', {float(w)}' for w in weights)}) LIMIT ?"
         args.append(int(limit))
         try:
             with self._lock:
                 return [row[0] for row in self.db.execute(sql, args)]
         except sqlite3.DatabaseError as exc:
             raise DamagedIndexError(self.path / "meta.sqlite", f"keyword index unreadable ({exc})") from None
+
+    def word_counts(self, lang: str) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+        """Word and near-pair counts of one language (`BuildWriter.add_words`)."""
+        with self._lock:
+            words = dict(self.db.execute("SELECT word, count FROM words WHERE lang = ?", (lang,)).fetchall())
+            pairs = {(a, b): n for a, b, n in self.db.execute(
+                "SELECT first, second, count FROM word_pairs WHERE lang = ?", (lang,))}
+        return words, pairs
 
     @property
     def glossary_path(self) -> Path | None:

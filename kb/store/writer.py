@@ -32,9 +32,17 @@ CREATE TABLE findings (path TEXT, line INTEGER, severity TEXT, rule TEXT, messag
 CREATE TABLE recommendations (module TEXT, lang TEXT, section TEXT, ordinal INTEGER, scheme TEXT, grade TEXT,
                               cn TEXT, vn TEXT, line INTEGER, PRIMARY KEY (module, lang, section, ordinal));
 CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
-CREATE VIRTUAL TABLE keywords USING fts5(tokens, lang UNINDEXED, module UNINDEXED,
+CREATE TABLE words (lang TEXT, word TEXT, count INTEGER, PRIMARY KEY (lang, word));
+CREATE TABLE word_pairs (lang TEXT, first TEXT, second TEXT, count INTEGER, PRIMARY KEY (lang, first, second));
+CREATE VIRTUAL TABLE keywords USING fts5(title, heading, body, exact, lang UNINDEXED, module UNINDEXED,
                                          tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
 """
+CALIBRATION = "calibration.npz"
+"""Per-language mean passage vectors (`mean_<lang>`), which search subtracts so that cosines compare across
+languages (kb.calibration)."""
+KEYWORD_FIELDS = ("title", "heading", "body", "exact")
+"""The FTS5 columns, in order: module title, heading path, body (all folded tokens), and the accented words of
+heading and body as written."""
 SOURCES = "sources"
 """`sources/<module>/<lang>.md`: the exact bytes of each file indexed without errors, so that a later build can
 keep serving a file's last good version while its current one has errors."""
@@ -73,18 +81,31 @@ class BuildWriter:
         self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (f.path, f.line, f.severity, f.rule, f.message, f.module, f.lang, f.section) for f in findings])
 
-    def add_chunks(self, chunks: list[Chunk], keyword_tokens: list[list[str]], text_hashes: list[str]) -> None:
-        """Chunks get ids 0..n-1 in order; the same ids key their vectors."""
+    def add_chunks(self, chunks: list[Chunk], keyword_fields: list[tuple[list[str], ...]],
+                   text_hashes: list[str]) -> None:
+        """Chunks get ids 0..n-1 in order; the same ids key their vectors. `keyword_fields` holds each chunk's
+        tokens per FTS column (`KEYWORD_FIELDS`)."""
         self.db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (i, c.module, c.lang, c.section, c.ordinal, c.title, c.heading,
              json.dumps(c.heading_path, ensure_ascii=False), c.body, h)
             for i, (c, h) in enumerate(zip(chunks, text_hashes, strict=True))])
-        self.db.executemany("INSERT INTO keywords(rowid, tokens, lang, module) VALUES (?, ?, ?, ?)", [
-            (i, " ".join(words), c.lang, c.module)
-            for i, (c, words) in enumerate(zip(chunks, keyword_tokens, strict=True))])
+        self.db.executemany(
+            f"INSERT INTO keywords(rowid, {', '.join(KEYWORD_FIELDS)}, lang, module) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i, *(" ".join(words) for words in fields), c.lang, c.module)
+             for i, (c, fields) in enumerate(zip(chunks, keyword_fields, strict=True))])
 
     def add_stop_tokens(self, lang: str, tokens: list[str]) -> None:
         self.db.executemany("INSERT INTO stop_tokens VALUES (?, ?)", [(lang, t) for t in tokens])
+
+    def add_words(self, lang: str, words: dict[str, int], pairs: dict[tuple[str, str], int]) -> None:
+        """Word and near-pair counts of one language, as written (diacritics kept): what tells plain Vietnamese
+        from English and restores the accents of a Vietnamese query typed without them."""
+        self.db.executemany("INSERT INTO words VALUES (?, ?, ?)", [(lang, w, n) for w, n in words.items()])
+        self.db.executemany("INSERT INTO word_pairs VALUES (?, ?, ?, ?)",
+                            [(lang, a, b, n) for (a, b), n in pairs.items()])
+
+    def add_calibration(self, means: dict[str, np.ndarray]) -> None:
+        np.savez(self.tmp / CALIBRATION, **{f"mean_{lang}": v.astype(np.float32) for lang, v in means.items()})
 
     def add_vectors(self, lang: str, ids: np.ndarray, vectors: np.ndarray) -> None:
         index = self.backend(self.dim)

@@ -137,6 +137,9 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
             text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
                     if exc.field == "q" else ui.gettext("This search could not be run."))
             notices.append(Notice(text, "error"))
+    if response is not None and response.weak and response.results:
+        notices.append(Notice(ui.gettext("No section matches this query well: these are the closest ones."),
+                              "warning"))
     modules = module_summaries(library)
     results = [ResultView(r, modules[r.module].title(ui.locale) if r.module in modules else r.title,
                           compare_url(r.module, r.lang, r.languages, r.section))

@@ -1,0 +1,101 @@
+"""Cross-language dense scores and the query's language, from per-language statistics stored in the index.
+
+The default model puts each language in its own region of the embedding space, so a query's cosine with text in
+its own language is always higher than with the true answer in another language: ranking one mixed pool by raw
+cosine, or weighting languages by their best raw cosine, hides content that exists in one language only. Taking
+each language's mean passage vector away from its passages, and the query language's mean from the query, leaves
+mostly what the text is about ("language-specific mean removal", Libovický et al. 2020); those centred cosines
+compare across languages. The means are written at build time (`indexer.build.language_means`), so they follow
+the content.
+
+The query's language decides which mean is taken from the query. Script settles Chinese and accented Vietnamese;
+Latin text without diacritics is Vietnamese or English by which corpus vocabulary knows more of its words, and
+the embedding (the nearest language centre) decides the rest."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from kb.store import BuildReader
+from kb.text import CJK, fold, words
+
+_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
+VI_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
+
+
+class Calibration:
+    """Language means and the norm of every centred passage, from which centred cosines follow from the raw
+    inner products the vector index returns: (q'·p - q'·m) / |p - m|, with |p - m|² = 1 - 2 p·m + |m|²."""
+
+    def __init__(self, reader: BuildReader, vocab: dict[str, frozenset[str]]) -> None:
+        self.reader = reader
+        self.means = {L: m.astype(np.float32) for L, m in reader.calibration.items()}
+        self.centres = {L: _unit(m) for L, m in self.means.items()}
+        self.counts = {L: reader.vector_count(L) for L in reader.vectors}
+        size = max(reader.chunks, default=-1) + 1
+        self.norms = np.ones(size, np.float32)  # |p - m| per chunk id
+        for L, n in self.counts.items():
+            mean = self.means.get(L)
+            if mean is None or n == 0:
+                continue
+            dots, ids = reader.dense(L, mean, n)
+            self.norms[ids] = np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12))
+        self.vocab = vocab  # folded words per Latin-script language
+
+    def raw(self) -> Calibration:
+        """A copy that does not centre (means zero): plain cosines, for comparison in the benchmarks."""
+        import copy
+
+        other = copy.copy(self)
+        other.means = {L: np.zeros_like(m) for L, m in self.means.items()}
+        other.norms = np.ones_like(self.norms)
+        return other
+
+    def query_language(self, q: str, vector: np.ndarray | None) -> str | None:
+        """The query's language: script, then vocabulary, then the nearest language centre of the embedding."""
+        langs = [L for L in self.means if self.counts.get(L)]
+        if not langs:
+            return None
+        cjk = len(CJK.findall(q))
+        latin = [fold(w) for w in words(q) if not CJK.search(w)]
+        plain = [fold(w) for w in _PLAIN_WORD.findall(q) if not w.isupper()]  # acronyms say nothing of language
+        if "zh" in langs and cjk and cjk >= sum(map(len, latin)) / 3:
+            return "zh"
+        if "vi" in langs and VI_MARKS.search(q.lower()):
+            return "vi"
+        if plain and "vi" in self.vocab and "en" in self.vocab:
+            only_vi = sum(1 for w in plain if w in self.vocab["vi"] and w not in self.vocab["en"])
+            only_en = sum(1 for w in plain if w in self.vocab["en"] and w not in self.vocab["vi"])
+            if only_vi != only_en:
+                return "vi" if only_vi > only_en else "en"
+        if vector is None or not plain:
+            return None
+        near = {L: float(vector.reshape(-1) @ self.centres[L]) for L in langs if L != "zh" or cjk}
+        return max(near, key=near.get) if near else None
+
+    def scores(self, vector: np.ndarray, asked_in: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(chunk ids, centred cosines) of every passage per language; a query of no known language (an
+        acronym, a number) is centred on the mean of the language centres."""
+        q = vector.reshape(-1).astype(np.float32)
+        if asked_in in self.means:
+            q = q - self.means[asked_in]
+        elif self.means:
+            q = q - np.mean(list(self.means.values()), axis=0)
+        q = _unit(q)
+        out = {}
+        for L, n in self.counts.items():
+            if n == 0:
+                out[L] = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+                continue
+            dots, ids = self.reader.dense(L, q, n)
+            ids = np.asarray(ids, dtype=np.int64)
+            shift = float(q @ self.means[L]) if L in self.means else 0.0
+            out[L] = (ids, (np.asarray(dots, dtype=np.float32) - shift) / self.norms[ids])
+        return out

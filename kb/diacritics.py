@@ -1,0 +1,87 @@
+"""Vietnamese typed without diacritics, restored from the corpus's own vocabulary before it is embedded.
+
+Visiting clinicians often type `dieu tri ung thu gan` on a borrowed keyboard. Keyword search copes (text is
+folded), but the embedder reads `dieu tri` as a different, rarer string than `điều trị`, and folded matching
+also hits `dầu`, `dấu`, `đầu` for `dau`. The index stores the Vietnamese words and adjacent-word pairs as written;
+each plain word is replaced by the accented form that the words around it make most likely (a bigram Viterbi
+over the candidates sharing its folded form; pairs
+one word apart count as neighbours too). Words the corpus does not know (English, acronyms, numbers) stay as
+typed and break the chain."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+from kb.text import fold
+
+_WORD = re.compile(r"[^\W\d_]+")
+NEIGHBOUR_WEIGHT = 0.7
+"""Interpolation: how much the neighbour pair counts against the word's own frequency. A pair never seen says
+nothing against a word (both candidates fall back to their own frequency alike)."""
+
+
+class Restorer:
+    """Restores diacritics from word and pair counts of one language (`BuildReader.word_counts`)."""
+
+    def __init__(self, words: dict[str, int], pairs: dict[tuple[str, str], int]) -> None:
+        self.words, self.pairs = words, pairs
+        self.total = sum(words.values()) or 1
+        self.by_fold: dict[str, list[str]] = defaultdict(list)
+        for w in sorted(words, key=lambda w: -words[w]):
+            self.by_fold[fold(w)].append(w)
+
+    def knows(self, word: str) -> bool:
+        """True when some word of the vocabulary folds to this one."""
+        return fold(word) in self.by_fold
+
+    def restore(self, query: str) -> str:
+        """The query with diacritics put back on the words typed without them; other text is left as typed."""
+        matches = list(_WORD.finditer(query))
+        out, last = [], 0
+        run: list[re.Match[str]] = []
+        for m in matches + [None]:  # type: ignore[list-item]
+            plain = m is not None and fold(m.group(0)) == m.group(0).lower() and self.knows(m.group(0))
+            adjacent = m is not None and run and query[run[-1].end():m.start()].strip() == ""
+            if plain and (not run or adjacent):
+                run.append(m)
+                continue
+            if run:
+                out.append(query[last:run[0].start()])
+                out.append(self._restore_run(query, run))
+                last = run[-1].end()
+                run = []
+            if plain:
+                run.append(m)
+        out.append(query[last:])
+        return "".join(out)
+
+    def _restore_run(self, query: str, run: list[re.Match[str]]) -> str:
+        """Viterbi over one run of adjacent plain words; the spacing between them is kept."""
+        options = [self.by_fold[fold(m.group(0))][:12] for m in run]
+        best: dict[str, tuple[float, list[str]]] = {w: (self._logp(None, w), [w]) for w in options[0]}
+        for cands in options[1:]:
+            step: dict[str, tuple[float, list[str]]] = {}
+            for w in cands:
+                score, path = max(((s + self._logp(prev, w), p) for prev, (s, p) in best.items()),
+                                  key=lambda sp: sp[0])
+                step[w] = (score, [*path, w])
+            best = step
+        chosen = max(best.values(), key=lambda sp: sp[0])[1]
+        pieces = []
+        for i, (m, word) in enumerate(zip(run, chosen, strict=True)):
+            typed = m.group(0)
+            pieces.append(word.capitalize() if typed[:1].isupper() and not typed.isupper() else
+                          word.upper() if typed.isupper() and len(typed) > 1 else word)
+            if i + 1 < len(run):
+                pieces.append(query[m.end():run[i + 1].start()])
+        return "".join(pieces)
+
+    def _logp(self, prev: str | None, word: str) -> float:
+        unigram = (self.words.get(word, 0) + 0.1) / self.total
+        if prev is None:
+            return math.log(unigram)
+        seen = self.words.get(prev, 0)
+        pair = self.pairs.get((prev, word), 0) / seen if seen else 0.0
+        return math.log(NEIGHBOUR_WEIGHT * min(pair, 1.0) + (1 - NEIGHBOUR_WEIGHT) * unigram)

@@ -1,0 +1,100 @@
+"""Issue 8 with the real default embedder: content in one language only, Vietnamese typed without diacritics,
+heading queries, the weak state, and calibration statistics that follow the content."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.build import build_index
+from kb.runtime import open_searcher
+from kb.settings import Settings
+from kb.store import BuildReader
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def zh_only(tmp_path_factory: pytest.TempPathFactory, settings: Settings, embedder):  # noqa: ANN001, ANN201
+    """The fixture corpus plus a module that exists only in Chinese; the embedding cache of the session index
+    is reused, so only the new module is embedded. Yields (settings, calibration before the module was added)."""
+    root = tmp_path_factory.mktemp("zh-only")
+    content = root / "guidelines"
+    shutil.copytree(settings.content_dir, content)
+    index = root / "index"
+    index.mkdir()
+    shutil.copyfile(settings.index_dir / "cache.sqlite", index / "cache.sqlite")
+    s = Settings(content_dir=content, index_dir=index)
+    build_index(s, embedder, progress=False)
+    before = BuildReader.open_current(index)
+    means, vi_words = before.calibration, before.word_counts("vi")[0]
+    before.close()
+    shutil.copytree(FIXTURES / "zh-only" / "thyroid-rai", content / "thyroid-rai")
+    build_index(s, embedder, progress=False)
+    return s, means, vi_words
+
+
+@pytest.mark.parametrize("query", ["radioactive iodine after total thyroidectomy",
+                                   "điều trị iốt phóng xạ sau cắt toàn bộ tuyến giáp"])
+def test_a_module_only_in_chinese_is_found_from_english_and_vietnamese(zh_only, embedder, query: str) -> None:  # noqa: ANN001
+    searcher = open_searcher(zh_only[0], embedder)
+    response = searcher.search(query, k=3)
+    first = response.results[0]
+    assert (first.module, first.lang) == ("thyroid-rai", "zh")
+    assert response.query_lang == ("en" if query.startswith("radio") else "vi")
+    assert not response.weak
+
+
+def test_calibration_is_rebuilt_when_content_changes(zh_only) -> None:  # noqa: ANN001
+    settings, before, vi_words = zh_only
+    after = BuildReader.open_current(settings.index_dir)
+    assert set(after.calibration) == {"zh", "en", "vi"}
+    assert not np.allclose(before["zh"], after.calibration["zh"])  # a new Chinese module moves the Chinese centre
+    assert np.allclose(before["en"], after.calibration["en"])
+    assert after.word_counts("vi")[0] == vi_words  # no Vietnamese text changed
+
+
+@pytest.mark.parametrize("accented", ["hạt vi cầu tải thuốc doxorubicin", "chuẩn độ opioid",
+                                      "hội chứng sau nút mạch"])
+def test_folded_vietnamese_ranks_the_same_section_first(searcher, accented: str) -> None:  # noqa: ANN001
+    from kb.text import fold
+
+    plain = fold(accented)
+    typed, folded = searcher.search(accented).results[0], searcher.search(plain).results[0]
+    assert (folded.module, folded.section) == (typed.module, typed.section)
+    response = searcher.search(plain)
+    assert response.query_lang == "vi" and response.restored == accented
+
+
+def test_restoration_leaves_english_and_acronyms_alone(searcher) -> None:  # noqa: ANN001
+    response = searcher.search("DEB-TACE bead size")
+    assert response.query_lang == "en" and response.restored is None
+
+
+@pytest.mark.parametrize("heading, section", [("载药微球", "deb-tace"), ("Chống chỉ định", "contraindications"),
+                                              ("Opioid titration", "titration")])
+def test_a_heading_query_ranks_the_headings_section_first(searcher, heading: str, section: str) -> None:  # noqa: ANN001
+    assert searcher.search(heading).results[0].section == section
+
+
+@pytest.mark.parametrize("query", ["qwxzj", "how to bake sourdough bread", "明天北京天气怎么样",
+                                   "kết quả bóng đá hôm nay"])
+def test_an_off_topic_query_is_weak_but_still_answered(searcher, query: str) -> None:  # noqa: ANN001
+    response = searcher.search(query)
+    assert response.weak and response.results
+
+
+@pytest.mark.parametrize("query", ["opioid titration", "载药微球", "hạt vi cầu tải thuốc doxorubicin"])
+def test_a_real_query_is_not_weak(searcher, query: str) -> None:  # noqa: ANN001
+    assert not searcher.search(query).weak
+
+
+def test_weak_is_in_the_api_and_on_the_page(http) -> None:  # noqa: ANN001
+    body = http.get("/api/search", params={"q": "how to bake sourdough bread"}).json()
+    assert body["weak"] is True and body["results"]
+    assert http.get("/api/search", params={"q": "opioid titration"}).json()["weak"] is False
+    page = http.get("/search", params={"q": "how to bake sourdough bread", "ui": "vi"})
+    assert "Không có mục nào khớp tốt" in page.text
