@@ -19,10 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from kb.embedders.e5_weights import QK, E5Weights, dequant
-
-GRAPH_VERSION = "1"
-"""Bump when the graph changes shape or numbers, so that a cached model file is rebuilt."""
+from kb.embedders.e5_weights import GRAPH_VERSION, QK, E5Weights, dequant
 
 PRECISIONS = ("q4", "fp32")
 MASKED = -1e9

