@@ -296,6 +296,8 @@ def report(args: argparse.Namespace, names: list[str], r: dict[str, dict], bare:
         command += f" --embedders {args.embedders}"
     if args.xquad != XQUAD:
         command += f" --xquad {args.xquad}"
+    if args.content != ROOT / "guidelines":
+        command += f" --content {args.content}"
     any_b = next(iter(r.values()))["b"]
     content = args.content.relative_to(ROOT) if args.content.is_relative_to(ROOT) else args.content
     return "\n\n".join([
