@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
 from bench.retrieval import load_oncology_queries  # noqa: E402
-from kb.build.chunking import chunk_document  # noqa: E402
-from kb.embedders import get_embedder  # noqa: E402
 from kb import LANGS  # noqa: E402
+from kb.build.chunking import chunk_document  # noqa: E402
 from kb.corpus import load_corpus  # noqa: E402
+from kb.embedders import get_embedder  # noqa: E402
 
 REFERENCE = "e5-small-q4"
 

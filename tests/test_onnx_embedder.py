@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from kb.build import build_index
-from kb.build.pipeline import _progress
 from kb.build.chunking import chunk_document
+from kb.build.pipeline import _progress
+from kb.corpus import load_corpus
 from kb.embedders import Embedder, EmbedderError, get_embedder
 from kb.embedders.e5_graph import repack_q4
 from kb.embedders.e5_weights import BLOCK, dequant
-from kb.corpus import load_corpus
 from kb.runtime import open_searcher
 from kb.settings import Settings
 
@@ -101,7 +101,7 @@ def test_index_and_search_with_the_onnx_engine(ort_embedder: Embedder, embedder:
     s = Settings(content_dir=tmp_path / "guidelines", index_dir=tmp_path / "index", embedder=ort_embedder.id)
     shutil.copytree(FIXTURES / "guidelines", s.content_dir)
     report = build_index(s, ort_embedder, progress=False)
-    assert report.manifest["embedder"] == "e5-small-q4-ort"
+    assert report.manifest.embedder == "e5-small-q4-ort"
     hit = open_searcher(s, ort_embedder).search("DEB-TACE", k=1).results[0]
     assert hit.section == "deb-tace"
     with pytest.raises(Exception, match="e5-small-q4-ort"):  # the other engine's index needs a rebuild
