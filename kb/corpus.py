@@ -3,17 +3,13 @@ cross-language ones (missing, extra and outdated sections, numbers that changed 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import LANGS
-from kb.content import Document, Finding, display_path, parse_document
+from kb.checks import compare_numbers, negation_issues, rendering_issues, structure_issues
+from kb.content import Document, Finding, Section, display_path, parse_document
 from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
-
-NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:\.\d+)?")
-"""A number as a dose or a count is written (the corpus uses '.' as decimal point in every language). Digits
-right after a letter (HER2, T2N1M0) belong to a code, not a quantity, and are left out."""
 
 
 @dataclass
@@ -61,6 +57,8 @@ def load_corpus(root: Path) -> Corpus:
             corpus.modules.setdefault(doc.module, {})[doc.lang] = doc
     for module in corpus.modules.values():
         corpus.findings += check_translations(module)
+        for doc in module.values():
+            corpus.findings += check_rendering(doc)
     if (root / GLOSSARY_FILE).exists():
         corpus.glossary, findings = load_glossary(root / GLOSSARY_FILE)
         corpus.findings += findings
@@ -120,17 +118,39 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
                                f"({source.display_path}:{src.line}) changed since it was translated; update "
                                f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'",
                                "warning"))
-        missing = missing_numbers(src.text, s.text)
-        if missing:
-            out.append(Finding(shown, s.line, "numbers", f"section '{s.id}' lacks number(s) of its source: "
-                               f"{', '.join(missing)}", "warning"))
+        out += _safety(source, src, doc, s)
     return out
 
 
-def missing_numbers(source_text: str, translated_text: str) -> list[str]:
-    """Numbers of the source that do not appear in the translation: a dose or a count that changed."""
-    have = set(NUMBER.findall(translated_text))
-    return list(dict.fromkeys(n for n in NUMBER.findall(source_text) if n not in have))
+def _safety(source: Document, src: Section, doc: Document, s: Section) -> list[Finding]:
+    """The language-aware checks of one translated section (kb.checks), as findings at its heading line."""
+    out: list[Finding] = []
+    numbers = compare_numbers(src.text, source.lang, s.text, doc.lang)
+    if numbers:
+        out.append(Finding(doc.display_path, s.line, "numbers", f"section '{s.id}' numbers differ from the "
+                           f"source: {'; '.join(i.describe() for i in numbers)}", "warning"))
+    for issue in negation_issues(src.text, source.lang, s.text, doc.lang):
+        out.append(Finding(doc.display_path, s.line, "negation", f"section '{s.id}': {issue.describe()}",
+                           "warning"))
+    parts = structure_issues(src.markdown, s.markdown)
+    if parts:
+        out.append(Finding(doc.display_path, s.line, "structure-parity", f"section '{s.id}' differs in "
+                           f"structure from {source.display_path}:{src.line}: "
+                           f"{'; '.join(i.describe() for i in parts)}", "warning"))
+    return out
+
+
+def check_rendering(doc: Document) -> list[Finding]:
+    """Markdown of any file that would not render as written (literal `**`, raw HTML, a table without its
+    delimiter row), at the line of the block."""
+    return [Finding(doc.display_path, s.line + 1 + issue.offset, "rendering", issue.describe(), "warning")
+            for s in doc.sections for issue in rendering_issues(s.markdown)]
+
+
+def missing_numbers(source_text: str, translated_text: str, source_lang: str = "en",
+                    lang: str = "en") -> list[str]:
+    """Source numbers missing or changed in the translation, as `150 mg -> 120 mg` / `38.3 °C missing`."""
+    return [i.describe() for i in compare_numbers(source_text, source_lang, translated_text, lang)]
 
 
 def _end_of_front_matter(doc: Document) -> int:
