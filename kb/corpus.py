@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kb import LANGS
 from kb.checks import compare_numbers, negation_issues, rendering_issues, structure_issues
+from kb.checks.memory import describe_changes, load_memory, section_text
 from kb.content import Document, Finding, Section, display_path, parse_document
 from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
 
@@ -97,6 +98,7 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
                                f"{source.display_path}:{s.line} is not translated here", "warning"))
     src_ids = {s.id for s in source.sections}
     stamps = doc.translated_from
+    memory = load_memory(doc.path.parent) if stamps else {}
     if not stamps:
         out.append(Finding(shown, doc.line_of("translation_of"), "not-stamped", "translation has no "
                            f"translated_from: after checking it, run 'kb stamp {doc.module} {doc.lang}'", "warning"))
@@ -114,10 +116,13 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
             out.append(Finding(shown, s.line, "not-stamped", f"section '{s.id}' has no stamp: run 'kb stamp "
                                f"{doc.module} {doc.lang} --section {s.id}' once it is translated", "warning"))
         elif stamps and stamps[s.id] != src.hash:
+            old = memory.get(stamps[s.id])
+            changed = (f"; the source changed: {describe_changes(old, section_text(src.heading, src.text))}"
+                       if old is not None else "")
             out.append(Finding(shown, s.line, "outdated", f"source section '{s.id}' "
                                f"({source.display_path}:{src.line}) changed since it was translated; update "
-                               f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'",
-                               "warning"))
+                               f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'"
+                               f"{changed}", "warning"))
         out += _safety(source, src, doc, s)
     return out
 
