@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--strict", action="store_true", help="treat warnings as errors (for CI)")
 
+    c = command("status", cmd_status, "translation status: every module x language, and the sections to work on")
+    c.add_argument("content", nargs="?", type=Path, help="content folder (default: guidelines)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+
     c = command("stamp", cmd_stamp, "record the source sections a translation was made from")
     c.add_argument("module")
     c.add_argument("lang")
@@ -116,6 +120,18 @@ def _summary(corpus) -> str:  # noqa: ANN001
     files = len(corpus.documents())
     glossary = f", glossary of {len(corpus.glossary.terms)} terms" if corpus.glossary else ""
     return f"{errors} error(s), {warnings} warning(s) in {files} file(s) of {len(corpus.modules)} module(s){glossary}"
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from kb.corpus import load_corpus
+    from kb.status import corpus_status, format_status
+
+    statuses = corpus_status(load_corpus(args.content or settings.content_dir))
+    if args.format == "json":
+        print(json.dumps({"documents": [s.as_dict() for s in statuses]}, ensure_ascii=False, indent=2))
+    else:
+        print(format_status(statuses))
+    return 0
 
 
 def cmd_stamp(settings: Settings, args: argparse.Namespace) -> int:
