@@ -133,7 +133,7 @@ def _safety(source: Document, src: Section, doc: Document, s: Section) -> list[F
     numbers = compare_numbers(src.text, source.lang, s.text, doc.lang)
     if numbers:
         out.append(Finding(doc.display_path, s.line, "numbers", f"section '{s.id}' numbers differ from the "
-                           f"source: {'; '.join(i.describe() for i in numbers)}", "warning"))
+                           f"source (source -> translation): {'; '.join(i.describe() for i in numbers)}", "warning"))
     for issue in negation_issues(src.text, source.lang, s.text, doc.lang):
         out.append(Finding(doc.display_path, s.line, "negation", f"section '{s.id}': {issue.describe()}",
                            "warning"))

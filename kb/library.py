@@ -116,6 +116,8 @@ class Library:
             self.documents[d.module][d.lang] = DocumentView(d.module, d.lang, d.title, d.meta, d.html,
                                                             sections[(d.module, d.lang)])
         self.held_back = set(index.manifest.held_back)
+        self.findings: list[FindingRow] = list(index.findings)
+        """Every finding of the build, for the translator's workbench (`kb.web.translate`)."""
 
     def languages(self, module: str) -> list[str]:
         return [L for L in self.langs if L in self.documents.get(module, {})]

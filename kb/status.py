@@ -20,11 +20,9 @@ def corpus_status(corpus: Corpus) -> list[DocumentStatus]:
         docs = corpus.modules[module]
         for doc in sorted(docs.values(), key=lambda d: (d.translation_of is not None, d.lang)):
             source = corpus.source_of(doc)
-            src_sections = source.sections if source else []
             out.append(document_status(
                 module, doc.lang, doc.translation_of, [(s.id, s.heading) for s in doc.sections],
-                [(s.id, s.heading) for s in src_sections], doc.translated_from,
-                {s.id: s.hash for s in src_sections}, issues[doc.display_path]))
+                [(s.id, s.heading) for s in (source.sections if source else [])], issues[doc.display_path]))
     return out
 
 

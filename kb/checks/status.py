@@ -71,14 +71,16 @@ class DocumentStatus:
 
 
 def document_status(module: str, lang: str, source_lang: str | None, sections: list[tuple[str, str]],
-                    source_sections: list[tuple[str, str]], stamps: dict[str, str], source_hashes: dict[str, str],
-                    issues: dict[str | None, list[Issue]]) -> DocumentStatus:
+                    source_sections: list[tuple[str, str]], issues: dict[str | None, list[Issue]]) -> DocumentStatus:
     """`sections` / `source_sections`: (id, heading) in order; `issues`: findings by section id (None: the
-    document's own). Sections are listed in source order, missing ones included, extra ones after."""
+    document's own). A section's state comes from `kb check`'s own findings (`outdated`, `not-stamped`, the
+    safety rules), so the status can never disagree with the check. Sections are listed in source order,
+    missing ones included, extra ones after."""
     all_issues = [i for group in issues.values() for i in group]
     status = DocumentStatus(module, lang, source_lang, errors=sum(i.severity == "error" for i in all_issues),
                             warnings=sum(i.severity == "warning" for i in all_issues))
     mine = dict(sections)
+    unstamped = any(i.rule == "not-stamped" for i in issues.get(None, []))  # no translated_from at all
     if source_lang is None:
         status.sections = [SectionStatus(sid, heading, "complete", issues.get(sid, [])) for sid, heading in sections]
         return status
@@ -87,9 +89,10 @@ def document_status(module: str, lang: str, source_lang: str | None, sections: l
             status.sections.append(SectionStatus(sid, heading, "missing"))
             continue
         found = issues.get(sid, [])
-        if sid not in stamps:
+        rules = {i.rule for i in found}
+        if "not-stamped" in rules or unstamped:
             state = "not-stamped"
-        elif stamps[sid] != source_hashes.get(sid):
+        elif "outdated" in rules:
             state = "outdated"
         elif any(i.rule in SAFETY_RULES for i in found):
             state = "flagged"

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from kb.errors import KbError
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, pages
+from kb.web import api, apidocs, events, pages, translate
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -38,6 +38,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(events.router)
     apidocs.install(app)
     pages.install(app, kb.settings)
+    app.include_router(translate.router)
     _install_errors(app, renderer)
     return app
 

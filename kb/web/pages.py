@@ -18,6 +18,7 @@ from kb.settings import Settings
 from kb.web.deps import LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import N_, language_name
 from kb.web.templating import Renderer, Ui
+from kb.web.translation_status import state_labels, translation_counts
 
 PAGE_SIZE = 10
 
@@ -145,6 +146,7 @@ def modules_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "statuses": {m.module: status_label(ui, m.status) for m in modules},
         "compare_urls": {m.module: compare_url(m.module, m.languages[0], m.languages) if m.languages else None
                          for m in modules},
+        "translation_counts": translation_counts(library), "state_labels": state_labels(ui),
     })
 
 
@@ -180,6 +182,7 @@ def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "section_langs": section_langs, "preface": preface(doc), "status": status_label(ui, doc.status),
         "flags": {s.id: flag_views(ui, s.flags) for s in doc.sections},
         "compare_url": compare_url(module, lang, library.languages(module)),
+        "status_counts": translation_counts(library).get((module, lang), {}), "state_labels": state_labels(ui),
     })
 
 
