@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kb.stamp import StampError
         from kb.store import IndexUnavailableError
 
-        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError):
+        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError | KbError):
             print(f"kb: error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--watch", action="store_true",
                    help="rebuild (incrementally) and swap when a content file changes")
     c.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
+    c.add_argument("--edit", action="store_true",
+                   help="enable the workbench editor (loopback clients only, unless --edit-token is given)")
+    c.add_argument("--edit-token", default=None,
+                   help="token every editor request must carry (default: $KB_EDIT_TOKEN); allows other hosts")
     return p
 
 
@@ -206,24 +210,45 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("index missing or stale: building it", file=sys.stderr)
         _build(settings)
     url = f"http://{settings.host}:{settings.port}"
+    token = _edit_token(args, settings)
     if args.workers == 1:
-        _serve_one(settings, args.watch, url)
+        _serve_one(settings, args.watch, url, token if args.edit else None, args.edit)
     else:
         _serve_workers(settings, args.watch, args.workers, url)
     return 0
 
 
-def _serve_one(settings: Settings, watch: bool, url: str) -> None:
+def _edit_token(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The editor's token; refuses an editor open to other hosts without one, and with several workers."""
+    import os
+
+    if not args.edit:
+        return None
+    token = args.edit_token or os.environ.get("KB_EDIT_TOKEN") or None
+    if args.workers != 1:
+        raise KbError("--edit works with one worker only (--workers 1)")
+    if settings.host not in ("127.0.0.1", "::1", "localhost") and not token:
+        raise KbError(f"--edit on {settings.host} needs an --edit-token (or $KB_EDIT_TOKEN): without one the "
+                      "editor answers loopback clients only")
+    return token
+
+
+def _serve_one(settings: Settings, watch: bool, url: str, token: str | None = None, edit: bool = False) -> None:
     import uvicorn
 
     from kb.runtime import KnowledgeBase
+    from kb.web import editor
     from kb.web.app import create_app
 
     kb = KnowledgeBase(settings)
     kb.start(watch_content=watch)
-    print(f"serving on {url}" + (f" (watching {settings.content_dir})" if watch else ""), file=sys.stderr)
+    app = create_app(kb)
+    if edit:
+        editor.install(app, token)
+    print(f"serving on {url}" + (f" (watching {settings.content_dir})" if watch else "")
+          + (f"; editor at {url}/translate" if edit else ""), file=sys.stderr)
     try:
-        uvicorn.run(create_app(kb), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         kb.close()
 

@@ -38,7 +38,7 @@ IMPLIED = {
                      r"below|under|beyond|except|exclud\w+|rather than|instead|avoid\w*|lack\w*|free|fewer|less|"
                      r"stop\w*|withh[oe]ld\w*|discontinu\w+|poor\w*|little|limited|only|differ\w*|zero|ineligible|"
                      r"regardless|whether|na[iï]ve|contraindicat\w+|refus\w+|declin\w+|restrict\w*)\b", re.IGNORECASE),
-    "vi": re.compile(r"(?<!\w)(?:trừ|ngoại trừ|tránh|thiếu|dưới|ngừng|dừng|hạn chế|kém|thất bại|chỉ)(?!\w)",
+    "vi": re.compile(r"(?<!\w)(?:trừ|ngoại trừ|tránh|thiếu|ngừng|dừng|hạn chế|kém|thất bại)(?!\w)",
                      re.IGNORECASE),
     "zh": re.compile(r"避免|除|缺|低于|停|难以|失败|仅|限|零|拒绝|免"),
 }

@@ -65,6 +65,7 @@ def document_page(request: Request, renderer: RendererDep, ui: UiDep, library: L
         rows.append(SectionRow(s, doc.section(s.id), src, diff))
     return renderer.render(request, ui, "translate_doc.html", {
         "doc": doc, "source": source, "status": status, "rows": rows, "live_module": module,
+        "editing": getattr(request.app.state, "editor", None) is not None,
         "module_title": library_title(library, module, ui.locale),
         "labels": {k: ui.gettext(v) for k, v in STATE_LABELS.items()},
     })
