@@ -9,7 +9,7 @@ from typing import Any
 
 from kb.store import BuildReader, FindingRow
 
-SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra")
+SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "negation", "structure-parity", "section-extra")
 
 
 @dataclass

@@ -68,3 +68,9 @@ def test_source_diff_of_an_outdated_section(live, fresh) -> None:  # noqa: ANN00
         assert "150 mg -> 120 mg" in text(section.select_one('.finding[data-rule="outdated"]'))
         # the translation still says 150 mg: the numbers check reads source -> translation
         assert "(source -> translation): 120 mg -> 150 mg" in text(section.select_one('.finding[data-rule="numbers"]'))
+
+
+def test_the_reading_view_names_the_figure_to_check(http: httpx.Client) -> None:
+    page = soup(http.get("/modules/cancer-pain/vi", headers={"Accept-Language": "en"}))
+    flag = page.select_one('section[data-section="titration"] .flag-numbers')
+    assert text(flag.select_one(".flag-detail")) == "20% -> 15%"

@@ -21,7 +21,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from kb.content import Finding
 from kb.corpus import load_corpus
-from kb.editing import Conflict, EditError, check_text, file_hash, module_file, save, section_bounds, splice_section
+from kb.editing import (
+    Conflict,
+    EditError,
+    check_text,
+    file_hash,
+    module_file,
+    save,
+    section_bounds,
+    section_findings,
+    splice_section,
+)
 from kb.markdown import render_html
 from kb.runtime import KnowledgeBase
 from kb.stamp import StampError, stamp
@@ -129,8 +139,8 @@ async def preview(request: Request, kb: KbDep) -> Response:
         path, _, section, new_text = _edited_text(kb, body)
     except EditError as exc:
         return _error(exc)
-    return JSONResponse({"html": render_html(str(body["markdown"])),
-                         "findings": _findings(check_text(path, new_text))})
+    found = section_findings(path, new_text, section, check_text(path, new_text))
+    return JSONResponse({"html": render_html(str(body["markdown"])), "findings": _findings(found)})
 
 
 @router.post("/api/edit/save")

@@ -27,12 +27,16 @@ FLAG_LABELS = {
     "outdated": N_("Outdated translation"),
     "not-stamped": N_("Not checked against the source"),
     "numbers": N_("Check the numbers"),
+    "negation": N_("Check the negation"),
+    "structure-parity": N_("Check the structure"),
     "section-extra": N_("Not in the source"),
 }
 FLAG_HINTS = {
     "outdated": N_("The source section has changed since this translation was made."),
     "not-stamped": N_("This translation has not been checked against the current source."),
     "numbers": N_("A number in the source is missing from this translation."),
+    "negation": N_("A negation (not, không, 不) of the source is missing here, or one was added."),
+    "structure-parity": N_("This section has a different number of list items, table rows or links than the source."),
     "section-extra": N_("This section has no counterpart in the source language."),
 }
 ERROR_TITLES = {0: N_("Request error"), 404: N_("Page not found"), 500: N_("Something went wrong")}
@@ -97,8 +101,15 @@ def status_label(ui: Ui, status: str) -> str:
 def flag_views(ui: Ui, flags: dict[str, str]) -> list[dict[str, str]]:
     """Translated label and hint of each section flag; the finding's own message is for editors (`kb check`):
     it is English and names files on the server."""
-    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule])}
-            for rule in flags if rule in FLAG_LABELS]
+    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule]),
+             "detail": flag_detail(rule, flags[rule])} for rule in flags if rule in FLAG_LABELS]
+
+
+def flag_detail(rule: str, message: str) -> str:
+    """The language-neutral part of a numbers finding, `source -> translation` figures (`150 mg -> 120 mg`),
+    so the reading view names the figure to check; other findings' messages are English prose: none."""
+    marker = "(source -> translation): "
+    return message.split(marker, 1)[1] if rule == "numbers" and marker in message else ""
 
 
 # --- pages ---
