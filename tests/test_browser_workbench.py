@@ -15,7 +15,7 @@ from kb.stamp import stamp
 from kb.web import editor
 from kb.web.app import create_app
 from tests.conftest import edit, serve
-from tests.test_browser import Tab, browser, compiled_catalogs, expect  # noqa: F401 - fixtures
+from tests.test_browser import Tab, expect
 
 pytestmark = pytest.mark.browser
 LONG = 120_000  # a rebuild on a busy 2-core machine; no timing is asserted
@@ -42,7 +42,7 @@ def open_tab(chromium, base: str) -> Tab:  # noqa: ANN001
     return Tab(context.new_page())
 
 
-def test_from_dashboard_to_saved_translation(browser, workbench, fresh) -> None:  # noqa: ANN001, F811
+def test_from_dashboard_to_saved_translation(browser, workbench, fresh) -> None:  # noqa: ANN001
     edit(fresh, "150 mg per session", "120 mg per session")  # the source dose changes
     tab = open_tab(browser, workbench)
     page = tab.page
@@ -88,7 +88,7 @@ def test_from_dashboard_to_saved_translation(browser, workbench, fresh) -> None:
     reading.page.context.close()
 
 
-def test_a_conflicting_save_shows_both_versions(browser, workbench, fresh) -> None:  # noqa: ANN001, F811
+def test_a_conflicting_save_shows_both_versions(browser, workbench, fresh) -> None:  # noqa: ANN001
     tab = open_tab(browser, workbench)
     page = tab.page
     page.goto("/edit/liver-tace/vi?section=aftercare")

@@ -89,3 +89,15 @@ def test_glossary_term_needs_an_approved_form() -> None:
         == ["hepatocellular-carcinoma"]
     assert glossary_issues(GLOSSARY, "Hepatocellular carcinoma.", "en", "肝细胞癌。", "zh") == []
     assert glossary_issues(GLOSSARY, "Hepatocellular carcinoma.", "en", "Ung thư biểu mô tế bào gan.", "vi") == []
+
+
+def test_negation_constructions_that_ask_or_omit() -> None:
+    """Found on modules written after the rules (breast and cervical cancer): 'whether' constructions, 'can be
+    omitted' said with a negation, and 'rather than' (chứ không) which is a real negation."""
+    assert negation_issues("Biopsy shows invasion.", "en", "Sinh thiết cho biết có xâm nhập hay không.", "vi") == []
+    assert negation_issues("Biopsy shows invasion.", "en", "活检能判断有无浸润。", "zh") == []
+    assert negation_issues("ALND can be omitted.", "en", "Có thể không vét hạch nách.", "vi") == []
+    assert negation_issues("A lesion needs biopsy, not a smear.", "en",
+                           "Tổn thương cần sinh thiết chứ không chỉ làm phiến đồ.", "vi") == []
+    assert [i.kind for i in negation_issues("A lesion needs biopsy, not a smear.", "en",
+                                            "Tổn thương cần sinh thiết và làm phiến đồ.", "vi")] == ["lost"]

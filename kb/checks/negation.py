@@ -18,15 +18,16 @@ MARKERS = {
 }
 _TERMS = {
     "en": ["whether or not", "with or without", "not only", "if not", "or not"],
-    "vi": ["không khí", "không chỉ", "không chuyên", "có hoặc không", "có hay không", "không gian", "hay chưa"],
+    "vi": ["không khí", "(?<!chứ )không chỉ", "không chuyên", "hay không", "có hoặc không", "có hay không",
+           "không gian", "hay chưa"],
     "zh": ["不良", "不相同", "不同", "肌无力", "非专业", "不仅", "不断", "不适(?![合宜用])", "不等(?!于)", "不限",
-           "不一", "无进展", "无病", "无复发", "无事件", "无论", "无创", "无菌", "未来", "是否", "能否", "与否",
+           "不一", "无进展", "无病", "无复发", "无事件", "无论", "有无", "无创", "无菌", "未来", "是否", "能否", "与否",
            "非小细胞", "非霍奇金", "非甾体", "非手术", "非肌层", "除非", "非常", "不耐受", "未分化", "不典型",
            "非典型", "不规则", "不完全", "无症状", "不全", "非劣效"],
 }
 NOT_NEGATION = {
     "en": re.compile(rf"\b(?:{'|'.join(_TERMS['en'])})\b|\bno\.\s?(?=\d)", re.IGNORECASE),
-    "vi": re.compile(rf"(?<!\w)(?:{'|'.join(_TERMS['vi'])}|hay không(?=\s*[?.]|$))(?!\w)", re.IGNORECASE),
+    "vi": re.compile(rf"(?<!\w)(?:{'|'.join(_TERMS['vi'])})(?!\w)", re.IGNORECASE),
     "zh": re.compile("|".join(_TERMS["zh"])),
 }
 """Words that contain a marker but name a thing rather than deny one (不良反应 adverse reaction, 无进展生存
@@ -37,7 +38,8 @@ IMPLIED = {
                      r"im(?:possible|mobile)\w*|ir(?:regular|reversible|resectable)\w*|\w+less|fail\w*|absen\w+|"
                      r"below|under|beyond|except|exclud\w+|rather than|instead|avoid\w*|lack\w*|free|fewer|less|"
                      r"stop\w*|withh[oe]ld\w*|discontinu\w+|poor\w*|little|limited|only|differ\w*|zero|ineligible|"
-                     r"regardless|whether|na[iï]ve|contraindicat\w+|refus\w+|declin\w+|restrict\w*)\b", re.IGNORECASE),
+                     r"regardless|whether|na[iï]ve|omit\w*|skip\w*|spar(?:e|ed|es|ing)|forgo\w*|"
+                     r"contraindicat\w+|refus\w+|declin\w+|restrict\w*)\b", re.IGNORECASE),
     "vi": re.compile(r"(?<!\w)(?:trừ|ngoại trừ|tránh|thiếu|ngừng|dừng|hạn chế|kém|thất bại)(?!\w)",
                      re.IGNORECASE),
     "zh": re.compile(r"避免|除|缺|低于|停|难以|失败|仅|限|零|拒绝|免"),
