@@ -9,6 +9,7 @@ from pathlib import Path
 from kb import LANGS
 from kb.checks import compare_numbers, negation_issues, rendering_issues, structure_issues
 from kb.checks.memory import describe_changes, load_memory, section_text
+from kb.checks.overrides import load_overrides
 from kb.content import Document, Finding, Section, display_path, parse_document
 from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
 
@@ -57,7 +58,7 @@ def load_corpus(root: Path) -> Corpus:
         if doc is not None:
             corpus.modules.setdefault(doc.module, {})[doc.lang] = doc
     for module in corpus.modules.values():
-        corpus.findings += check_translations(module)
+        corpus.findings += overridden(check_translations(module), module)
         for doc in module.values():
             corpus.findings += check_rendering(doc)
     if (root / GLOSSARY_FILE).exists():
@@ -65,6 +66,20 @@ def load_corpus(root: Path) -> Corpus:
         corpus.findings += findings
     corpus.findings.sort(key=lambda f: (f.path, f.line, f.rule))
     return corpus
+
+
+def overridden(findings: list[Finding], docs: dict[str, Document], folder: Path | None = None) -> list[Finding]:
+    """Findings without the warnings a translator saved anyway with a reason (`kb.checks.overrides`), as long
+    as the section still has the text they were saved with. `folder`: the module's folder (default: the
+    documents' own)."""
+    folder = folder or (next(iter(docs.values())).path.parent if docs else None)
+    overrides = load_overrides(folder) if folder is not None else []
+    if not overrides:
+        return findings
+    accepted = {(o.lang, o.section, o.section_hash, rule) for o in overrides for rule in o.rules}
+    at = {(d.display_path, s.line): (d.lang, s.id, s.hash) for d in docs.values() for s in d.sections}
+    return [f for f in findings
+            if f.severity != "warning" or (*at.get((f.path, f.line), ("", "", "")), f.rule) not in accepted]
 
 
 def check_translations(docs: dict[str, Document]) -> list[Finding]:

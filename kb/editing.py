@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
@@ -21,16 +20,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from kb import LANGS
 from kb.checks import glossary_issues
+from kb.checks.overrides import OVERRIDES_FILE, record_override
 from kb.content import ID_RE, Finding, parse_document
-from kb.corpus import check_rendering, check_translations
+from kb.corpus import check_rendering, check_translations, overridden
 from kb.errors import KbError
 from kb.glossary import GLOSSARY_FILE, load_glossary
 
-OVERRIDES_FILE = "check-overrides.yaml"
+__all__ = ["OVERRIDES_FILE", "Conflict", "EditError", "EditResult", "check_text", "file_hash", "module_file",
+           "save", "section_bounds", "section_findings", "splice_section"]
 BLOCKING_WARNINGS = ("numbers", "negation", "structure-parity", "rendering")
 _REGION = re.compile(r"\A((?:[ \t]*\r?\n)*)(.*?)((?:\r?\n[ \t]*)*)\Z", re.S)
 
@@ -127,7 +126,8 @@ def check_text(path: Path, text: str) -> list[Finding]:
                 findings += found
             if doc is not None:
                 docs[doc.lang] = doc
-        findings += [f for f in check_translations(docs) if Path(f.path).name == path.name]
+        findings += [f for f in overridden(check_translations(docs), docs, path.parent)
+                     if Path(f.path).name == path.name]
         if path.stem in docs:
             findings += check_rendering(docs[path.stem]) + _glossary(path, docs)
     shown = str(path)
@@ -179,8 +179,21 @@ def save(path: Path, expected_hash: str, text: str, reason: str = "", section: s
     new_raw = text.encode("utf-8")
     _atomic_write(path, new_raw, expected_hash)
     if warnings:
-        _record_override(path, section, warnings, reason.strip(), file_hash(new_raw))
+        _record(path, text, warnings, reason.strip())
     return EditResult(True, file_hash(new_raw), findings, [], text)
+
+
+def _record(path: Path, text: str, warnings: list[Finding], reason: str) -> None:
+    """One override per section warned about, keyed by the section's text hash as saved."""
+    doc, _ = _parse(text, path)
+    by_line = {s.line: s for s in doc.sections} if doc else {}
+    for line in sorted({f.line for f in warnings}):
+        s = by_line.get(line)
+        if s is None:
+            continue  # a warning not at a section heading (rendering, at its block's line): nothing to key it to
+        mine = [f for f in warnings if f.line == line]
+        record_override(path.parent, path.stem, s.id, s.hash, [f"{f.rule}: {f.message}" for f in mine],
+                        [f.rule for f in mine], reason)
 
 
 def _section_lines(path: Path, text: str, section: str | None) -> set[int] | None:
@@ -216,19 +229,3 @@ def _atomic_write(path: Path, raw: bytes, expected_hash: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _record_override(path: Path, section: str | None, warnings: list[Finding], reason: str, new_hash: str) -> None:
-    log = path.parent / OVERRIDES_FILE
-    try:
-        entries = yaml.safe_load(log.read_text(encoding="utf-8")) if log.exists() else []
-    except (OSError, yaml.YAMLError):
-        entries = []
-    entries = entries if isinstance(entries, list) else []
-    entries.append({"lang": path.stem, "section": section, "date": dt.date.today().isoformat(), "reason": reason,
-                    "file_hash": new_hash, "warnings": [f"{f.rule}: {f.message}" for f in warnings]})
-    body = "# Warnings saved anyway from the workbench editor, with the reason given. Newest last.\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{log.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(body + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=120))
-    os.replace(tmp, log)

@@ -126,6 +126,17 @@ def test_warnings_need_a_recorded_reason(editing, fresh) -> None:  # noqa: ANN00
     assert r.status_code == 200
     log = yaml.safe_load((fresh.content_dir / "liver-tace" / OVERRIDES_FILE).read_text(encoding="utf-8"))
     assert log[-1]["reason"] == "test of the override log" and log[-1]["section"] == "contraindications"
+    assert log[-1]["rules"] == ["negation"]
+
+    def rules() -> list[str]:
+        return [f.rule for f in load_corpus(fresh.content_dir).findings if f.path.endswith(VI)]
+
+    assert "negation" not in rules()  # kb check accepts the recorded reason for this text of the section
+    ids = open_editor(client)
+    assert post(client, "/api/edit/save", ids, dropped + " Thêm.", reason="").status_code == 422  # new text
+    path = fresh.content_dir / VI
+    path.write_text(path.read_text(encoding="utf-8").replace(dropped, dropped + " Thêm."), encoding="utf-8")
+    assert "negation" in rules()  # edited in a text editor: the warning is back
 
 
 def test_stamp_on_request_and_rebuild_after_save(editing, fresh) -> None:  # noqa: ANN001
