@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kb.stamp import StampError
         from kb.store import IndexUnavailableError
 
-        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError):
+        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError | KbError):
             print(f"kb: error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("content", nargs="?", type=Path, help="content folder (default: guidelines)")
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--strict", action="store_true", help="treat warnings as errors (for CI)")
+
+    c = command("status", cmd_status, "translation status: every module x language, and the sections to work on")
+    c.add_argument("content", nargs="?", type=Path, help="content folder (default: guidelines)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
 
     c = command("stamp", cmd_stamp, "record the source sections a translation was made from")
     c.add_argument("module")
@@ -85,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--watch", action="store_true",
                    help="rebuild (incrementally) and swap when a content file changes")
     c.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
+    c.add_argument("--edit", action="store_true",
+                   help="enable the workbench editor (loopback clients only, unless --edit-token is given)")
+    c.add_argument("--edit-token", default=None,
+                   help="token every editor request must carry (default: $KB_EDIT_TOKEN); allows other hosts")
     return p
 
 
@@ -116,6 +124,18 @@ def _summary(corpus) -> str:  # noqa: ANN001
     files = len(corpus.documents())
     glossary = f", glossary of {len(corpus.glossary.terms)} terms" if corpus.glossary else ""
     return f"{errors} error(s), {warnings} warning(s) in {files} file(s) of {len(corpus.modules)} module(s){glossary}"
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from kb.corpus import load_corpus
+    from kb.status import corpus_status, format_status
+
+    statuses = corpus_status(load_corpus(args.content or settings.content_dir))
+    if args.format == "json":
+        print(json.dumps({"documents": [s.as_dict() for s in statuses]}, ensure_ascii=False, indent=2))
+    else:
+        print(format_status(statuses))
+    return 0
 
 
 def cmd_stamp(settings: Settings, args: argparse.Namespace) -> int:
@@ -190,24 +210,45 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("index missing or stale: building it", file=sys.stderr)
         _build(settings)
     url = f"http://{settings.host}:{settings.port}"
+    token = _edit_token(args, settings)
     if args.workers == 1:
-        _serve_one(settings, args.watch, url)
+        _serve_one(settings, args.watch, url, token if args.edit else None, args.edit)
     else:
         _serve_workers(settings, args.watch, args.workers, url)
     return 0
 
 
-def _serve_one(settings: Settings, watch: bool, url: str) -> None:
+def _edit_token(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The editor's token; refuses an editor open to other hosts without one, and with several workers."""
+    import os
+
+    if not args.edit:
+        return None
+    token = args.edit_token or os.environ.get("KB_EDIT_TOKEN") or None
+    if args.workers != 1:
+        raise KbError("--edit works with one worker only (--workers 1)")
+    if settings.host not in ("127.0.0.1", "::1", "localhost") and not token:
+        raise KbError(f"--edit on {settings.host} needs an --edit-token (or $KB_EDIT_TOKEN): without one the "
+                      "editor answers loopback clients only")
+    return token
+
+
+def _serve_one(settings: Settings, watch: bool, url: str, token: str | None = None, edit: bool = False) -> None:
     import uvicorn
 
     from kb.runtime import KnowledgeBase
+    from kb.web import editor
     from kb.web.app import create_app
 
     kb = KnowledgeBase(settings)
     kb.start(watch_content=watch)
-    print(f"serving on {url}" + (f" (watching {settings.content_dir})" if watch else ""), file=sys.stderr)
+    app = create_app(kb)
+    if edit:
+        editor.install(app, token)
+    print(f"serving on {url}" + (f" (watching {settings.content_dir})" if watch else "")
+          + (f"; editor at {url}/translate" if edit else ""), file=sys.stderr)
     try:
-        uvicorn.run(create_app(kb), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         kb.close()
 

@@ -3,19 +3,17 @@ cross-language ones (missing, extra and outdated sections, numbers that changed 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import LANGS
 from kb.changelog import check_changes, compare_changes
-from kb.content import Document, Finding, display_path, parse_document
+from kb.checks import compare_numbers, negation_issues, rendering_issues, structure_issues
+from kb.checks.memory import describe_changes, load_memory, section_text
+from kb.checks.overrides import load_overrides
+from kb.content import Document, Finding, Section, display_path, parse_document
 from kb.glossary import GLOSSARY_FILE, Glossary, load_glossary
 from kb.recommendations import compare_recommendations
-
-NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:\.\d+)?")
-"""A number as a dose or a count is written (the corpus uses '.' as decimal point in every language). Digits
-right after a letter (HER2, T2N1M0) belong to a code, not a quantity, and are left out."""
 
 
 @dataclass
@@ -62,15 +60,30 @@ def load_corpus(root: Path) -> Corpus:
         if doc is not None:
             corpus.modules.setdefault(doc.module, {})[doc.lang] = doc
     for module in corpus.modules.values():
-        corpus.findings += check_translations(module)
+        corpus.findings += overridden(check_translations(module), module)
         for doc in module.values():
             corpus.findings += check_changes(doc)
+            corpus.findings += check_rendering(doc)
     if (root / GLOSSARY_FILE).exists():
         corpus.glossary, findings = load_glossary(root / GLOSSARY_FILE)
         corpus.findings += findings
         corpus.findings += check_term_forms(corpus.documents(), corpus.glossary)
     corpus.findings.sort(key=lambda f: (f.path, f.line, f.rule))
     return corpus
+
+
+def overridden(findings: list[Finding], docs: dict[str, Document], folder: Path | None = None) -> list[Finding]:
+    """Findings without the warnings a translator saved anyway with a reason (`kb.checks.overrides`), as long
+    as the section still has the text they were saved with. `folder`: the module's folder (default: the
+    documents' own)."""
+    folder = folder or (next(iter(docs.values())).path.parent if docs else None)
+    overrides = load_overrides(folder) if folder is not None else []
+    if not overrides:
+        return findings
+    accepted = {(o.lang, o.section, o.section_hash, rule) for o in overrides for rule in o.rules}
+    at = {(d.display_path, s.line): (d.lang, s.id, s.hash) for d in docs.values() for s in d.sections}
+    return [f for f in findings
+            if f.severity != "warning" or (*at.get((f.path, f.line), ("", "", "")), f.rule) not in accepted]
 
 
 def check_translations(docs: dict[str, Document]) -> list[Finding]:
@@ -104,6 +117,7 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
                                f"{source.display_path}:{s.line} is not translated here", "warning"))
     src_ids = {s.id for s in source.sections}
     stamps = doc.translated_from
+    memory = load_memory(doc.path.parent) if stamps else {}
     if not stamps:
         out.append(Finding(shown, doc.line_of("translation_of"), "not-stamped", "translation has no "
                            f"translated_from: after checking it, run 'kb stamp {doc.module} {doc.lang}'", "warning"))
@@ -123,14 +137,14 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
                                f"{doc.module} {doc.lang} --section {s.id}' once it is translated", "warning"))
         elif stamps and stamps[s.id] != src.hash:
             outdated.append(s.id)
+            old = memory.get(stamps[s.id])
+            changed = (f"; the source changed: {describe_changes(old, section_text(src.heading, src.text))}"
+                       if old is not None else "")
             out.append(Finding(shown, s.line, "outdated", f"source section '{s.id}' "
                                f"({source.display_path}:{src.line}) changed since it was translated; update "
-                               f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'",
-                               "warning"))
-        missing = missing_numbers(src.text, s.text)
-        if missing:
-            out.append(Finding(shown, s.line, "numbers", f"section '{s.id}' lacks number(s) of its source: "
-                               f"{', '.join(missing)}", "warning"))
+                               f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'"
+                               f"{changed}", "warning"))
+        out += _safety(source, src, doc, s)
         differs = compare_recommendations(src.recs, s.recs)
         if differs:
             out.append(Finding(shown, s.line, "rec-mismatch", f"section '{s.id}': {differs}", "warning"))
@@ -152,10 +166,35 @@ def check_term_forms(docs: list[Document], glossary: Glossary) -> list[Finding]:
     return out
 
 
-def missing_numbers(source_text: str, translated_text: str) -> list[str]:
-    """Numbers of the source that do not appear in the translation: a dose or a count that changed."""
-    have = set(NUMBER.findall(translated_text))
-    return list(dict.fromkeys(n for n in NUMBER.findall(source_text) if n not in have))
+def _safety(source: Document, src: Section, doc: Document, s: Section) -> list[Finding]:
+    """The language-aware checks of one translated section (kb.checks), as findings at its heading line."""
+    out: list[Finding] = []
+    numbers = compare_numbers(src.text, source.lang, s.text, doc.lang)
+    if numbers:
+        out.append(Finding(doc.display_path, s.line, "numbers", f"section '{s.id}' numbers differ from the "
+                           f"source (source -> translation): {'; '.join(i.describe() for i in numbers)}", "warning"))
+    for issue in negation_issues(src.text, source.lang, s.text, doc.lang):
+        out.append(Finding(doc.display_path, s.line, "negation", f"section '{s.id}': {issue.describe()}",
+                           "warning"))
+    parts = structure_issues(src.markdown, s.markdown)
+    if parts:
+        out.append(Finding(doc.display_path, s.line, "structure-parity", f"section '{s.id}' differs in "
+                           f"structure from {source.display_path}:{src.line}: "
+                           f"{'; '.join(i.describe() for i in parts)}", "warning"))
+    return out
+
+
+def check_rendering(doc: Document) -> list[Finding]:
+    """Markdown of any file that would not render as written (literal `**`, raw HTML, a table without its
+    delimiter row), at the line of the block."""
+    return [Finding(doc.display_path, s.line + 1 + issue.offset, "rendering", issue.describe(), "warning")
+            for s in doc.sections for issue in rendering_issues(s.markdown)]
+
+
+def missing_numbers(source_text: str, translated_text: str, source_lang: str = "en",
+                    lang: str = "en") -> list[str]:
+    """Source numbers missing or changed in the translation, as `150 mg -> 120 mg` / `38.3 °C missing`."""
+    return [i.describe() for i in compare_numbers(source_text, source_lang, translated_text, lang)]
 
 
 def _end_of_front_matter(doc: Document) -> int:

@@ -10,7 +10,8 @@ from typing import Any
 from kb.changelog import read_changes
 from kb.store import BuildReader, FindingRow
 
-SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "section-extra", "rec-mismatch")
+SECTION_FLAGS = ("outdated", "not-stamped", "numbers", "negation", "structure-parity", "section-extra",
+                 "rec-mismatch")
 
 
 @dataclass
@@ -118,6 +119,8 @@ class Library:
             self.documents[d.module][d.lang] = DocumentView(d.module, d.lang, d.title, d.meta, d.html,
                                                             sections[(d.module, d.lang)])
         self.held_back = set(index.manifest.held_back)
+        self.findings: list[FindingRow] = list(index.findings)
+        """Every finding of the build, for the translator's workbench (`kb.web.translate`)."""
 
     def languages(self, module: str) -> list[str]:
         return [L for L in self.langs if L in self.documents.get(module, {})]

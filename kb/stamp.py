@@ -1,7 +1,8 @@
 """`kb stamp`: record in a translation which version of each source section it was translated from.
 
 Only the `translated_from:` block of the front matter is rewritten; every other byte of the file stays as the
-translator left it, and the file is replaced atomically."""
+translator left it, and the file is replaced atomically. The source text stamped is kept in the module's
+translation memory (`kb.checks.memory`), so a later change of the source can be shown word by word."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from kb.checks.memory import remember, section_text
 from kb.content import Document
 from kb.corpus import Corpus
 from kb.errors import KbError
@@ -39,6 +41,10 @@ def stamp(corpus: Corpus, module: str, lang: str, section: str | None = None) ->
     order = [s.id for s in doc.sections]
     stamps = {k: stamps[k] for k in sorted(stamps, key=lambda k: order.index(k) if k in order else len(order))}
     _rewrite(doc, stamps)
+    keep = set(stamps.values()).union(*(d.translated_from.values() for L, d in corpus.modules[module].items()
+                                        if L != lang))
+    stamped = [src for s in shared if (src := source.section(s.id)) is not None]
+    remember(doc.path.parent, {src.hash: (src.id, section_text(src.heading, src.text)) for src in stamped}, keep)
     return {s.id: stamps[s.id] for s in shared}
 
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from kb.errors import KbError
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, glossary, pages
+from kb.web import api, apidocs, events, glossary, pages, translate
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -39,6 +39,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     apidocs.install(app)
     pages.install(app, kb.settings)
     glossary.install(app)
+    app.include_router(translate.router)
     _install_errors(app, renderer)
     return app
 

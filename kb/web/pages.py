@@ -20,6 +20,7 @@ from kb.settings import Settings
 from kb.web.deps import LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import N_, language_name
 from kb.web.templating import Renderer, Ui
+from kb.web.translation_status import state_labels, translation_counts
 
 PAGE_SIZE = 10
 
@@ -28,6 +29,8 @@ FLAG_LABELS = {
     "outdated": N_("Outdated translation"),
     "not-stamped": N_("Not checked against the source"),
     "numbers": N_("Check the numbers"),
+    "negation": N_("Check the negation"),
+    "structure-parity": N_("Check the structure"),
     "section-extra": N_("Not in the source"),
     "rec-mismatch": N_("Recommendation differs from the source"),
 }
@@ -35,6 +38,8 @@ FLAG_HINTS = {
     "outdated": N_("The source section has changed since this translation was made."),
     "not-stamped": N_("This translation has not been checked against the current source."),
     "numbers": N_("A number in the source is missing from this translation."),
+    "negation": N_("A negation (not, không, 不) of the source is missing here, or one was added."),
+    "structure-parity": N_("This section has a different number of list items, table rows or links than the source."),
     "section-extra": N_("This section has no counterpart in the source language."),
     "rec-mismatch": N_("A grade or availability mark here differs from the source section."),
 }
@@ -103,8 +108,15 @@ def status_label(ui: Ui, status: str) -> str:
 def flag_views(ui: Ui, flags: dict[str, str]) -> list[dict[str, str]]:
     """Translated label and hint of each section flag; the finding's own message is for editors (`kb check`):
     it is English and names files on the server."""
-    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule])}
-            for rule in flags if rule in FLAG_LABELS]
+    return [{"rule": rule, "label": ui.gettext(FLAG_LABELS[rule]), "hint": ui.gettext(FLAG_HINTS[rule]),
+             "detail": flag_detail(rule, flags[rule])} for rule in flags if rule in FLAG_LABELS]
+
+
+def flag_detail(rule: str, message: str) -> str:
+    """The language-neutral part of a numbers finding, `source -> translation` figures (`150 mg -> 120 mg`),
+    so the reading view names the figure to check; other findings' messages are English prose: none."""
+    marker = "(source -> translation): "
+    return message.split(marker, 1)[1] if rule == "numbers" and marker in message else ""
 
 
 # --- pages ---
@@ -176,6 +188,7 @@ def modules_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "statuses": {m.module: status_label(ui, m.status) for m in modules},
         "compare_urls": {m.module: compare_url(m.module, m.languages[0], m.languages) if m.languages else None
                          for m in modules},
+        "translation_counts": translation_counts(library), "state_labels": state_labels(ui),
     })
 
 
@@ -223,6 +236,7 @@ def reading_page(request: Request, renderer: RendererDep, ui: UiDep, library: Li
         "compare_url": compare_url(module, lang, library.languages(module)),
         "changes": changes_since(read_changes(doc.meta), since), "all_changes": read_changes(doc.meta),
         "since": since,
+        "status_counts": translation_counts(library).get((module, lang), {}), "state_labels": state_labels(ui),
     })
 
 

@@ -1,0 +1,178 @@
+"""The workbench editor (`kb serve --edit`): a translation section, or a whole file, edited beside its read-only
+source, with a live preview from the same Markdown pipeline and the findings of `kb check` as you type.
+
+Off unless the server is started with `--edit`. Then only loopback clients may use it, unless an edit token is
+configured (`--edit-token` / `KB_EDIT_TOKEN`), which every request must then carry (once as `?token=`, then a
+cookie, or an `X-Edit-Token` header). Every write carries the page's CSRF token (`X-CSRF-Token` or the `csrf`
+form field) and the hash of the file it was made from (`If-Match`); file handling is `kb.editing`'s. After a
+save the knowledge base rebuilds (the content watcher does it under `--watch`, else a rebuild is started) and
+open pages refresh through the build events."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from kb.content import Finding
+from kb.corpus import load_corpus
+from kb.editing import (
+    Conflict,
+    EditError,
+    check_text,
+    file_hash,
+    module_file,
+    save,
+    section_bounds,
+    section_findings,
+    splice_section,
+)
+from kb.markdown import render_html
+from kb.runtime import KnowledgeBase
+from kb.stamp import StampError, stamp
+from kb.web.deps import KbDep, LibraryDep, RendererDep, UiDep
+
+router = APIRouter(include_in_schema=False)
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+TOKEN_COOKIE = "kb_edit"
+
+
+@dataclass(frozen=True)
+class EditorConfig:
+    token: str | None
+    csrf: str
+
+
+def install(app: FastAPI, token: str | None = None) -> None:
+    """Enable the editor on an app built by `create_app`."""
+    app.state.editor = EditorConfig(token or None, secrets.token_urlsafe(32))
+    app.include_router(router)
+
+
+def _guard(request: Request, write: bool) -> EditorConfig:
+    config: EditorConfig | None = getattr(request.app.state, "editor", None)
+    if config is None:
+        raise EditError("the editor is off: start the server with --edit", None, 404)
+    if config.token:
+        given = (request.headers.get("x-edit-token") or request.cookies.get(TOKEN_COOKIE)
+                 or request.query_params.get("token") or "")
+        if not hmac.compare_digest(given, config.token):
+            raise EditError("this editor needs its edit token", "token", 403)
+    elif (request.client.host if request.client else "") not in LOOPBACK:
+        raise EditError("the editor only answers on loopback unless an edit token is configured", None, 403)
+    if write:
+        sent = request.headers.get("x-csrf-token") or ""
+        if not hmac.compare_digest(sent, config.csrf):
+            raise EditError("missing or wrong CSRF token: reload the editor page", "csrf", 403)
+    return config
+
+
+def _error(exc: EditError) -> JSONResponse:
+    return JSONResponse({"error": {"field": exc.field, "message": exc.message}}, status_code=exc.status)
+
+
+def _findings(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [{"line": f.line, "severity": f.severity, "rule": f.rule, "message": f.message} for f in findings]
+
+
+@router.get("/edit/{module}/{lang}", response_class=HTMLResponse)
+def edit_page(request: Request, renderer: RendererDep, ui: UiDep, kb: KbDep, library: LibraryDep, module: str,
+              lang: str, section: str | None = None) -> Response:
+    try:
+        config = _guard(request, write=False)
+        path = module_file(kb.settings.content_dir, module, lang)
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        markdown = section_bounds(text, path, section)[2] if section else text
+    except EditError as exc:
+        return renderer.render(request, ui, "error.html", {"status": exc.status, "title": exc.message,
+                                                           "message": exc.message, "links": []}, exc.status)
+    doc = library.document(module, lang)
+    source = library.source(module) if doc is not None and doc.translation_of else None
+    response = renderer.render(request, ui, "translate_edit.html", {
+        "module": module, "lang": lang, "section": section, "markdown": markdown, "hash": file_hash(raw),
+        "csrf": config.csrf, "doc": doc, "source": source,
+        "source_section": source.section(section) if source is not None and section else None,
+        "sections": doc.sections if doc else [],
+    })
+    if config.token and request.query_params.get("token"):
+        response.set_cookie(TOKEN_COOKIE, config.token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def _edited_text(kb: KnowledgeBase, body: dict[str, Any]) -> tuple[Any, str, str | None, str]:
+    module, lang = str(body.get("module", "")), str(body.get("lang", ""))
+    markdown = body.get("markdown")
+    if not isinstance(markdown, str):
+        raise EditError("markdown must be text", "markdown")
+    section = body.get("section") or None
+    path = module_file(kb.settings.content_dir, module, lang)
+    text = path.read_bytes().decode("utf-8")
+    if section is None:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        return path, text, None, markdown.replace("\r\n", "\n").replace("\n", newline)
+    line, nxt, _ = section_bounds(text, path, str(section))
+    return path, text, str(section), splice_section(text, line, nxt, markdown)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise EditError("the request body must be JSON", "body") from exc
+    if not isinstance(body, dict):
+        raise EditError("the request body must be a JSON object", "body")
+    return body
+
+
+@router.post("/api/edit/preview")
+async def preview(request: Request, kb: KbDep) -> Response:
+    """Rendered HTML of the edited Markdown and the findings the file would have with it."""
+    try:
+        _guard(request, write=True)
+        body = await _body(request)
+        path, _, section, new_text = _edited_text(kb, body)
+    except EditError as exc:
+        return _error(exc)
+    found = section_findings(path, new_text, section, check_text(path, new_text))
+    return JSONResponse({"html": render_html(str(body["markdown"])), "findings": _findings(found)})
+
+
+@router.post("/api/edit/save")
+async def save_edit(request: Request, kb: KbDep) -> Response:
+    """Save atomically if the file still has the `If-Match` hash; 409 with both versions if not."""
+    try:
+        _guard(request, write=True)
+        body = await _body(request)
+        expected = (request.headers.get("if-match") or "").strip('"')
+        if not expected:
+            raise EditError("If-Match must name the hash of the file the edit was made from", "If-Match", 428)
+        path, _, section, new_text = _edited_text(kb, body)
+        result = save(path, expected, new_text, str(body.get("reason") or ""), section)
+    except EditError as exc:
+        return _error(exc)
+    except Conflict as c:
+        return JSONResponse({"error": {"field": "If-Match", "message": "the file changed on disk since you "
+                                       "began: both versions are below, nothing was saved"},
+                             "conflict": {"hash": c.actual, "disk": c.disk_text, "yours": c.edited_text}},
+                            status_code=409)
+    if not result.saved:
+        return JSONResponse({"error": {"field": "markdown", "message": "not saved: fix the errors, or give a "
+                                       "reason to save despite the warnings"},
+                             "blocking": _findings(result.blocking), "findings": _findings(result.findings)},
+                            status_code=422)
+    stamped = {}
+    if body.get("stamp"):
+        try:
+            stamped = stamp(load_corpus(kb.settings.content_dir), path.parent.name, path.stem, section)
+        except StampError as exc:
+            return _error(EditError(f"saved, but not stamped: {exc.message}", "stamp", 422))
+    if not any(name == "kb-content-watcher" for name in kb.status()["watching"]):
+        threading.Thread(target=kb.rebuild, name="kb-edit-rebuild", daemon=True).start()
+    return JSONResponse({"saved": True, "hash": file_hash(path.read_bytes()), "stamped": stamped,
+                         "findings": _findings(result.findings)})
