@@ -148,3 +148,9 @@ def test_invisible_only_query_is_rejected_like_whitespace(http: httpx.Client, q:
 
 def test_invisible_characters_inside_a_query_are_dropped(http: httpx.Client) -> None:
     assert http.get("/api/search", params={"q": "TA\u200bCE"}).json()["query"] == "TACE"
+
+
+def test_rejected_long_query_is_not_echoed_whole(http: httpx.Client) -> None:
+    r = http.get("/search", params={"q": "a" * 100_000})
+    assert r.status_code == 422 and "at most 500 characters" in r.text
+    assert "a" * 501 not in r.text and len(r.content) < 40_000
