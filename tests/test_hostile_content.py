@@ -151,6 +151,6 @@ def test_invisible_characters_inside_a_query_are_dropped(http: httpx.Client) -> 
 
 
 def test_rejected_long_query_is_not_echoed_whole(http: httpx.Client) -> None:
-    r = http.get("/search", params={"q": "a" * 100_000})
+    r = http.get("/search", params={"q": "a" * 60_000})  # httpx refuses URLs over 64 kB; curl probed 100,000
     assert r.status_code == 422 and "at most 500 characters" in r.text
     assert "a" * 501 not in r.text and len(r.content) < 40_000
