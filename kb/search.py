@@ -13,7 +13,6 @@ import math
 import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from kb.errors import KbError
 from kb.glossary import Glossary
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
-from kb.text import CJK, fts_query, tokens
+from kb.text import CJK, fts_query, tokens, visible
 
 MAX_QUERY = 500
 MAX_K = 50
@@ -39,17 +38,6 @@ DEPTH = 30
 """How many chunks each per-language list contributes to the fusion (at least twice k). XQuAD recall@1/@5/MRR
 are the same to 3 decimals at 30 as at 100, and the fusion loop is cheaper."""
 MODES = ("hybrid", "dense", "keyword")
-
-
-_INVISIBLE = ("Cc", "Cf", "Cs")
-"""Control, format (U+200B, U+200D, U+FEFF, ...) and lone surrogate characters: they carry no text, so a query
-made only of them is as empty as one made of spaces, and inside words they would only break keyword matches."""
-
-
-def _visible(query: str) -> str:
-    if query.isprintable():  # the common case, checked in C
-        return query
-    return "".join(c for c in query if c.isspace() or unicodedata.category(c) not in _INVISIBLE)
 
 
 class SearchError(KbError):
@@ -125,7 +113,7 @@ class Searcher:
 
     def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
         """The cleaned query, or a SearchError naming the bad field."""
-        q = " ".join(_visible(query or "").split())
+        q = " ".join(visible(query or "").split())  # invisible-only is as empty as whitespace-only
         if not q:
             raise SearchError("q", "query is empty")
         if len(q) > MAX_QUERY:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -24,7 +25,7 @@ from kb import yamlsafe
 from kb.content import Document, Section, parse_document
 from kb.markdown import render_html
 from kb.search import MAX_QUERY, Searcher, SearchError
-from kb.text import fold, fts_query, tokens
+from kb.text import INVISIBLE, SPACE, fold, fts_query, tokens
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -196,3 +197,16 @@ def test_query_validation_refuses_or_returns_visible_text(searcher: Searcher, qu
         return
     assert q and q == q.strip() and len(q) <= MAX_QUERY
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in q)
+
+
+def test_invisible_and_space_classes_match_this_python() -> None:
+    """kb.text writes the classes out; on this Python's Unicode tables they must be exactly Cc/Cf/Cs and isspace
+    (a newer Unicode may add format characters: then only the listed ones are checked)."""
+    invisible, space = re.compile(f"[{INVISIBLE}]"), re.compile(f"[{SPACE}]")
+    exact = unicodedata.unidata_version == "14.0.0"
+    for code in range(sys.maxunicode + 1):
+        c = chr(code)
+        is_space, is_invisible = c.isspace(), not c.isspace() and unicodedata.category(c) in ("Cc", "Cf", "Cs")
+        assert bool(space.match(c)) == is_space
+        if exact or invisible.match(c):
+            assert bool(invisible.match(c)) == is_invisible, hex(code)
