@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer import store
-from indexer.build import build_index, fingerprint
-from indexer.embedders import Embedder
+from kb import store
+from kb.build import build_index, fingerprint
 from kb.cli import main
+from kb.embedders import Embedder
 from kb.markdown import render_html
 from kb.settings import Settings
 
@@ -122,12 +122,12 @@ def test_build_over_hostile_content_indexes_the_rest_and_shows_no_server_path(
     (content / "evil" / "en.md").symlink_to("/etc/passwd")
     settings = Settings(content_dir=content, index_dir=tmp_path / "index")
     report = build_index(settings, embedder, progress=False)
-    assert report.manifest["documents"] == 5
-    assert report.manifest["skipped"] == ["cancer-pain/zh.md", "evil/en.md"]
+    assert report.manifest.documents == 5
+    assert report.manifest.skipped == ["cancer-pain/zh.md", "evil/en.md"]
     db = sqlite3.connect(store.current_build(settings.index_dir) / "meta.sqlite")
     paths = [row[0] for row in db.execute("SELECT path || ' ' || message FROM findings")]
     assert paths and not [p for p in paths if str(tmp_path) in p or "/etc/passwd" in p]
-    assert json.dumps(report.manifest["skipped"]).count("/") == 2
+    assert json.dumps(report.manifest.skipped).count("/") == 2
 
 
 def test_outside_links_are_marked_and_outside_images_become_links() -> None:
@@ -154,3 +154,76 @@ def test_rejected_long_query_is_not_echoed_whole(http: httpx.Client) -> None:
     r = http.get("/search", params={"q": "a" * 60_000})  # httpx refuses URLs over 64 kB; curl probed 100,000
     assert r.status_code == 422 and "at most 500 characters" in r.text
     assert "a" * 501 not in r.text and len(r.content) < 40_000
+
+
+# --- the HTTP surface -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "location"), [
+    ("/modules/liver-tace/", "/modules/liver-tace"),
+    ("/search/?q=tace", "/search?q=tace"),
+    ("//evil.example/", "/evil.example"),
+    ("/\\evil.example/", "/evil.example"),
+])
+def test_redirects_are_relative_whatever_the_host_header(http: httpx.Client, path: str, location: str) -> None:
+    r = http.get(str(http.base_url).rstrip("/") + path, headers={"Host": "evil.example"})  # the path as written
+    assert r.status_code == 307 and r.headers["location"] == location
+
+
+def test_configured_hosts_refuse_others(knowledge_base) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from kb.runtime import KnowledgeBase
+    from kb.web.app import create_app
+
+    settings = replace(knowledge_base.settings, allowed_hosts=("kb.example.org",))
+    kb = KnowledgeBase(settings, knowledge_base.embedder)
+    try:
+        client = TestClient(create_app(kb), base_url="http://kb.example.org")
+        assert client.get("/api/health").status_code == 200
+        r = client.get("/api/health", headers={"Host": "evil.example"})
+        assert r.status_code == 400 and "evil.example" not in r.text
+    finally:
+        kb.close()
+
+
+def test_head_answers_like_get_without_a_body(http: httpx.Client) -> None:
+    for path in ("/", "/api/health", "/modules"):
+        get, head = http.get(path), http.head(path)
+        assert head.status_code == get.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_undocumented_method_is_405_with_allow(http: httpx.Client) -> None:
+    for path in ("/", "/api/health", "/api/search"):
+        r = http.request("TRACE", path)
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+    assert http.post("/api/search?q=tace").json()["error"]["field"] == "path"
+
+
+def test_cache_control_fits_each_response(http: httpx.Client) -> None:
+    page = http.get("/")
+    css = next(part.split('"')[1] for part in page.text.split("href=") if "/static/app.css" in part)
+    assert "?v=" in css and http.get(css).headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert http.get("/static/app.css").headers["cache-control"] == "public, max-age=300"
+    for path in ("/", "/modules", "/api/health", "/api/search?q=tace", "/api/openapi.json", "/nope"):
+        assert http.get(path).headers["cache-control"] == "no-cache", path
+
+
+def test_openapi_schema_documents_the_real_contract(http: httpx.Client) -> None:
+    schema = http.get("/api/openapi.json").json()
+    assert "HTTPValidationError" not in json.dumps(schema)
+    search = schema["paths"]["/api/search"]["get"]
+    params = {p["name"]: p for p in search["parameters"]}
+    assert params["q"]["required"] and params["q"]["schema"]["maxLength"] == 500
+    assert params["q"]["schema"]["minLength"] == 1 and params["q"]["schema"]["pattern"].startswith("[^")
+    assert (params["k"]["schema"]["minimum"], params["k"]["schema"]["maximum"]) == (1, 50)
+    assert params["module"]["schema"]["enum"] == ["", "cancer-pain", "liver-tace"]
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    assert search["responses"]["422"]["content"]["application/json"]["schema"] == error_ref
+    document = schema["paths"]["/api/modules/{module}/{lang}"]["get"]["responses"]
+    assert document["404"]["content"]["application/json"]["schema"] == error_ref
+    assert "head" in schema["paths"]["/api/health"]
+    r = http.get("/api/search")
+    assert r.status_code == 422 and r.json()["error"]["field"] == "q"
