@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -16,12 +17,13 @@ from typing import Any
 
 import yaml
 
-from kb import LANGS
+from kb import LANGS, yamlsafe
 from kb.markdown import parser, plain_text, recommendations
 from kb.recommendations import Recommendation
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML has it (10x faster on the 500-term glossary), else the pure-Python one."""
+MAX_FILE_BYTES = 2_000_000
+"""Largest module file read (the largest shipped is 17 kB): a bigger one is a finding, not a slow build."""
+MAX_FRONT_MATTER_BYTES = 64_000
 
 REQUIRED_FIELDS = ("module", "title", "lang", "version", "updated", "status", "sources", "disclaimer")
 OPTIONAL_FIELDS = ("translation_of", "translated_from", "reviewers", "summary", "changes")
@@ -123,7 +125,10 @@ class Document:
 def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
     """Parse one `<module>/<lang>.md` file; the Document is None only when its front matter cannot be read."""
     shown = display_path(path)
-    raw = path.read_bytes()
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [Finding(shown, 1, "size", f"file is larger than {MAX_FILE_BYTES:,} bytes; split the module")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -152,23 +157,21 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
 
 
 def display_path(path: Path) -> str:
-    """How findings name a file: relative to the working directory when below it (clickable in a terminal)."""
-    resolved = path.resolve()
+    """How findings name a file: relative to the working directory when below it (clickable in a terminal).
+
+    Symlinks are not followed: a finding names the file in the content folder, never the target of a link."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
+        return str(absolute.relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(resolved)
+        return str(absolute)
 
 
 def _read_front_matter(source: str, shown: str) -> tuple[dict[str, Any] | None, dict[str, int], list[Finding]]:
     try:
-        node = yaml.compose(source, Loader=LOADER)
-        meta = yaml.load(source, Loader=LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, {}, [Finding(shown, line, "yaml", f"invalid YAML in front matter: {problem}")]
+        meta, node = yamlsafe.load(source, max_bytes=MAX_FRONT_MATTER_BYTES)
+    except yamlsafe.YamlProblem as exc:  # the front matter starts on the file's line 2
+        return None, {}, [Finding(shown, exc.line + 1, "yaml", f"invalid YAML in front matter: {exc.message}")]
     if not isinstance(meta, dict):
         return None, {}, [Finding(shown, 2, "front-matter", "front matter must be a mapping of fields")]
     lines: dict[str, int] = {}

@@ -3,6 +3,8 @@ cross-language ones (missing, extra and outdated sections, numbers that changed 
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,51 @@ class Corpus:
         return self.modules.get(doc.module, {}).get(src) if src else None
 
 
+CONTENT_SUFFIXES = (".md", ".yaml", ".yml")
+
+
+def content_files(root: Path) -> tuple[list[Path], list[Finding]]:
+    """Every content file (.md, .yaml) below root that may be read, and a finding for each one that may not.
+
+    Content stays inside the content folder: a file symlink is read only when its target is a regular file inside
+    the folder, and folder symlinks are never followed (a link to '/' would walk the disk); both are reported at
+    the link's own path, so no finding names a file outside the folder. Fifos and devices are refused too (a
+    link to /dev/zero would never finish reading)."""
+    base = root.resolve()
+    files: list[Path] = []
+    findings: list[Finding] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        for name in sorted(dirs):
+            if (here / name).is_symlink():
+                findings.append(Finding(display_path(here / name), 1, "symlink", "symlinked folder, not read: "
+                                        "move or copy the folder into the content folder"))
+        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink())
+        for name in sorted(names):
+            path = here / name
+            if not name.lower().endswith(CONTENT_SUFFIXES):
+                continue
+            problem = _unreadable(path, base)
+            if problem:
+                findings.append(Finding(display_path(path), 1, "symlink" if path.is_symlink() else "path", problem))
+            else:
+                files.append(path)
+    return files, findings
+
+
+def _unreadable(path: Path, base: Path) -> str | None:
+    try:
+        target = path.resolve(strict=True)
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError):  # a dangling link or a symlink loop
+        return "broken symlink, not read" if path.is_symlink() else "cannot be read"
+    if path.is_symlink() and not target.is_relative_to(base):
+        return "symlink to a file outside the content folder, not read: copy the file into the folder instead"
+    if not stat.S_ISREG(mode):
+        return "not a regular file, not read"
+    return None
+
+
 def load_corpus(root: Path) -> Corpus:
     """Read every `<module>/<lang>.md` below root and check each file and each translation against its source."""
     root = Path(root)
@@ -46,8 +93,11 @@ def load_corpus(root: Path) -> Corpus:
     if not root.is_dir():
         corpus.findings.append(Finding(display_path(root), 0, "content", "content folder not found"))
         return corpus
-    for path in sorted(root.rglob("*.md")):
+    files, corpus.findings = content_files(root)
+    for path in files:
         rel = path.relative_to(root)
+        if path.suffix.lower() != ".md":
+            continue
         shown = display_path(path)
         if path.name.lower() == "readme.md" and len(rel.parts) == 1:
             continue  # a README at the top of the content folder documents it; it is not a module
@@ -64,7 +114,7 @@ def load_corpus(root: Path) -> Corpus:
         for doc in module.values():
             corpus.findings += check_changes(doc)
             corpus.findings += check_rendering(doc)
-    if (root / GLOSSARY_FILE).exists():
+    if root / GLOSSARY_FILE in files:
         corpus.glossary, findings = load_glossary(root / GLOSSARY_FILE)
         corpus.findings += findings
         corpus.findings += check_term_forms(corpus.documents(), corpus.glossary)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from kb import LANGS
+from kb import LANGS, yamlsafe
 from kb.text import CJK, fold
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_GLOSSARY_BYTES = 8_000_000
+"""Largest glossary read (the shipped one is 280 kB for ~500 terms)."""
 
 GLOSSARY_FILE = "glossary.yaml"
 
@@ -139,21 +140,23 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
 
     shown = display_path(path)
     findings: list[Finding] = []
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_GLOSSARY_BYTES + 1)
+    if len(raw) > MAX_GLOSSARY_BYTES:
+        return Glossary(), [Finding(shown, 1, "size", f"glossary is larger than {MAX_GLOSSARY_BYTES:,} bytes")]
     try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=LOADER)
-        data = yaml.load(text, Loader=LOADER)  # noqa: S506 - a safe loader
+        text = raw.decode("utf-8")
+        data, node = yamlsafe.load(text, max_bytes=MAX_GLOSSARY_BYTES)
     except UnicodeDecodeError as exc:
-        return Glossary(), [Finding(shown, 1, "encoding", f"invalid UTF-8: {exc.reason}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return Glossary(), [Finding(shown, mark.line + 1 if mark else 1, "yaml", f"invalid YAML: "
-                                    f"{getattr(exc, 'problem', exc)}")]
+        line = raw[: exc.start].count(b"\n") + 1
+        return Glossary(), [Finding(shown, line, "encoding", f"invalid UTF-8: {exc.reason}")]
+    except yamlsafe.YamlProblem as exc:
+        return Glossary(), [Finding(shown, exc.line, "yaml", f"invalid YAML: {exc.message}")]
     items = data.get("terms") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return Glossary(), [Finding(shown, 1, "glossary", "the glossary must have a 'terms:' list")]
     lines = _item_lines(node)
-    headings = [(n, m.group(1)) for n, raw in enumerate(text.splitlines(), start=1) if (m := _CATEGORY.match(raw))]
+    headings = [(n, m.group(1)) for n, row in enumerate(text.splitlines(), start=1) if (m := _CATEGORY.match(row))]
     terms: list[Term] = []
     seen_ids: dict[str, int] = {}
     seen_forms: dict[tuple[str, str], str] = {}

@@ -5,11 +5,19 @@ mdit-py-plugins' attrs plugin reads `{#id}` after inline elements and before blo
 so a small core rule moves a trailing `{#id}` of a heading onto the heading tag. Two more core rules take a valid
 trailing `{rec ...}` off a paragraph's text before inline parsing (so it is never in the plain text that is
 embedded and searched) and put it back as one `rec` token that renders as badges; the scan of every run that
-mentions `{rec` is left in the inline token's meta for `kb check` (`kb.content`)."""
+mentions `{rec` is left in the inline token's meta for `kb check` (`kb.content`).
+
+Links to the outside web (`https://…`, `//host/…`, `mailto:`) stay links, since a source is worth opening where
+there is a network, but they are marked: `rel="noopener noreferrer"` (the opened page gets no handle on ours and
+no referrer), `class="external"`, the address as a tooltip, and a visible ↗ after the text, so nobody in an
+offline training room clicks one expecting a page of the library. An outside image would be a request to another
+host from every reader (and the CSP blocks it anyway), so it becomes such a link to the image, its alt text as
+the link text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
@@ -20,6 +28,8 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.recommendations import Recommendation, grade_label, scan_inline
 
+EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+"""An address that leaves the library: any scheme, or protocol-relative (`//host/...`)."""
 HEADING_ID = re.compile(r"\s*\{#([A-Za-z0-9][A-Za-z0-9_-]*)\}\s*$")
 """A trailing `{#id}` on a heading line."""
 
@@ -84,6 +94,46 @@ def _render_rec_token(self, tokens: list[Token], idx: int, options, env) -> str:
     return render_rec(tokens[idx].meta["rec"])
 
 
+def _external_links(state: StateCore) -> None:
+    for block in state.tokens:
+        if block.type == "inline" and block.children:
+            block.children = list(_mark_external(block.children))
+
+
+def _mark_external(children: list[Token]) -> Iterator[Token]:
+    in_link = in_external = False
+    for tok in children:
+        if tok.type == "image" and EXTERNAL.match(str(tok.attrGet("src") or "")):
+            src = str(tok.attrGet("src"))
+            text = Token("text", "", 0, content=tok.content or src)
+            if in_link:  # an image inside a link: its alt text only, as a link cannot hold another
+                yield text
+            else:
+                yield from (_external(Token("link_open", "a", 1, attrs={"href": src})), text,
+                            Token("external_mark", "", 0), Token("link_close", "a", -1))
+            continue
+        if tok.type == "link_open":
+            in_link = True
+            if EXTERNAL.match(str(tok.attrGet("href") or "")):
+                in_external = bool(_external(tok))
+        elif tok.type == "link_close":
+            if in_external:
+                yield Token("external_mark", "", 0)
+            in_link = in_external = False
+        yield tok
+
+
+def _external(link: Token) -> Token:
+    link.attrSet("rel", "noopener noreferrer")
+    link.attrSet("class", "external")
+    link.attrSet("title", str(link.attrGet("href")))
+    return link
+
+
+def _render_external_mark(self: object, tokens: list[Token], idx: int, options: object, env: object) -> str:
+    return '<span class="external-mark" aria-hidden="true">\u2197</span>'
+
+
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     """The shared parser; building one costs more than parsing a module, so it is cached."""
@@ -94,7 +144,9 @@ def parser() -> MarkdownIt:
     md.core.ruler.after("heading_ids", "rec_blocks", _rec_blocks)
     md.core.ruler.after("inline", "rec_tokens", _rec_tokens)
     md.add_render_rule("rec", _render_rec_token)
-    # Links to the outside web are not followed in a training room; keep them as text-looking links only.
+    md.core.ruler.push("external_links", _external_links)
+    md.add_render_rule("external_mark", _render_external_mark)
+    # Script-bearing and local-file schemes are never links (the text stays as written).
     md.validateLink = lambda url: not url.lower().startswith(("javascript:", "vbscript:", "file:", "data:"))
     return md
 

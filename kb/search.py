@@ -28,7 +28,7 @@ from kb.headings import HeadingIndex
 from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
-from kb.text import exact_tokens, fold, fts_query, tokens
+from kb.text import exact_tokens, fold, fts_query, tokens, visible
 
 MAX_QUERY = 500
 MAX_K = 50
@@ -179,7 +179,7 @@ class Searcher:
 
     def validate(self, query: str, lang: str | None, module: str | None, k: int, mode: str = "hybrid") -> str:
         """The cleaned query, or a SearchError naming the bad field."""
-        q = " ".join((query or "").split())
+        q = " ".join(visible(query or "").split())  # invisible-only is as empty as whitespace-only
         if not q:
             raise SearchError("q", "query is empty")
         if len(q) > MAX_QUERY:

@@ -26,6 +26,9 @@ class Settings:
     default_locale: str = "en"
     host: str = "127.0.0.1"
     port: int = 8000
+    allowed_hosts: tuple[str, ...] = ("*",)
+    """Host headers the server answers (KB_ALLOWED_HOSTS, comma-separated, e.g. 'kb.example.org,127.0.0.1');
+    '*' answers any, for a laptop reached by whatever address the training room's network gives it."""
     query_cache_size: int = 512
     glossary_expansion: bool = True
     site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
@@ -41,6 +44,8 @@ class Settings:
             env["index_dir"] = Path(v)
         if v := os.environ.get("KB_EMBEDDER"):
             env["embedder"] = v
+        if v := os.environ.get("KB_ALLOWED_HOSTS"):
+            env["allowed_hosts"] = tuple(h.strip() for h in v.split(",") if h.strip())
         env.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("content_dir", "index_dir", "site_dir", "translations_dir"):
             if key in env:

@@ -20,6 +20,24 @@ CJK = re.compile(f"[{CJK_CHARS}]")
 _CJK = re.compile(f"[{CJK_CHARS}]+")
 _TOKEN = re.compile(rf"{_LATIN.pattern}|{_CJK.pattern}")
 
+INVISIBLE = (r"\u0000-\u0008\u000e-\u001b\u007f-\u0084\u0086-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f"
+             r"\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb")
+"""Control and format characters of the Basic Multilingual Plane that are not whitespace (U+200B-U+200F, U+FEFF,
+bidi controls, ...), as the body of a regex character class: they carry no text, so queries drop them (and lone
+surrogates). Written out (Unicode 14, as in Python 3.11) because computing it scans every code point; a test
+checks it against the running Python. The API schema's `q` pattern uses it too, so it keeps to what every regex
+engine reads: no astral escapes (the few astral format characters, tags and musical controls, stay as text)."""
+SPACE = r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000"
+"""What `str.isspace()` calls whitespace, as a character class body."""
+VISIBLE_PATTERN = f"[^{INVISIBLE}{SPACE}]"
+"""Matches a text with at least one character that is neither whitespace nor invisible (the API's `q` pattern)."""
+_INVISIBLE = re.compile(f"[{INVISIBLE}\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """The text without invisible characters (`INVISIBLE`); whitespace is kept."""
+    return text if text.isprintable() else _INVISIBLE.sub("", text)
+
 
 def fold(text: str) -> str:
     """Lowercase, width-normalised, without diacritics: the form both queries and documents are compared in."""

@@ -12,6 +12,8 @@ from kb.store.rows import Chunk
 CHUNKER_VERSION = "1"
 """Bump when chunk text changes shape, so that fingerprints (and staleness checks) see it."""
 
+MIN_BUDGET = 32
+"""Fewest tokens of body a chunk may hold, however long its title and headings."""
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
 """A sentence end: Latin punctuation needs a space after it, so that 2.5 mg is never cut."""
 
@@ -29,7 +31,9 @@ def chunk_section(doc: Document, section: Section, count_tokens: Callable[[str],
     """One chunk when the section fits, else paragraph- then sentence-packed pieces, none over the window."""
     path = tuple(doc.heading_path(section))
     header = f"{doc.title} › {' › '.join(path)}\n"
-    budget = max_tokens - count_tokens(header) - 8  # room for the passage prompt and special tokens
+    # Room for the passage prompt and special tokens; a heading path longer than the window itself still leaves
+    # MIN_BUDGET for the body (the embedder truncates such a chunk, the keyword index keeps all of it).
+    budget = max(max_tokens - count_tokens(header) - 8, min(MIN_BUDGET, max_tokens))
     body = section.text
     pieces = _pack(body.split("\n"), count_tokens, budget) if count_tokens(header + body) > max_tokens else [body]
     if not body.strip():
@@ -49,11 +53,12 @@ def _pack(units: list[str], count: Callable[[str], int], budget: int) -> list[st
             finer = SENTENCE_END.split(unit) if SENTENCE_END.search(unit.rstrip()) else _halves(unit)
             finer = [u for u in finer if u.strip()]
             if len(finer) <= 1:
-                finer = _halves(unit)
+                finer = [u for u in _halves(unit) if u.strip()]
             if current:
                 pieces.append(current)
                 current = ""
-            pieces += _pack(finer, count, budget)
+            # One character over the budget cannot be cut further: it is a piece of its own.
+            pieces += _pack(finer, count, budget) if len(finer) > 1 else [unit]
             continue
         joined = f"{current}\n{unit}" if current else unit
         if count(joined) <= budget:

@@ -7,6 +7,7 @@ that never had a good version is named in `skipped`."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -23,7 +24,7 @@ from kb import LANGS
 from kb.build.chunking import CHUNKER_VERSION, chunk_document
 from kb.build.statistics import VOCABULARY_LANGS, language_means, vocabulary
 from kb.content import Document, Finding, parse_document
-from kb.corpus import Corpus, load_corpus
+from kb.corpus import Corpus, content_files, load_corpus
 from kb.embedders import Embedder, get_embedder
 from kb.errors import KbError
 from kb.glossary import GLOSSARY_FILE
@@ -76,9 +77,11 @@ class BuildReport:
 def fingerprint(content_dir: Path, embedder_id: str) -> str:
     """Hash of every content file and of what shapes the index, to tell a stale index from a fresh one."""
     h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{embedder_id}".encode())
-    for path in sorted(Path(content_dir).rglob("*")):
-        if path.is_file() and path.suffix in (".md", ".yaml", ".yml"):
-            h.update(str(path.relative_to(content_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    files, refused = content_files(Path(content_dir))  # the files the build may read, and the links it refuses
+    for path in files:
+        h.update(str(path.relative_to(content_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for finding in refused:
+        h.update(f"{finding.path}:{finding.message}".encode() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -164,6 +167,12 @@ def _shown(path: Path) -> str:
     return display_path(path)
 
 
+def _in_content(corpus: Corpus, text: str) -> str:
+    """A finding's path or message with file names relative to the content folder: the index is served, and a
+    response must not show where the server keeps its files."""
+    return text.replace(_shown(corpus.root) + os.sep, "")
+
+
 def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
            progress: bool | None) -> tuple[np.ndarray, int, int]:
     cache = EmbeddingCache(index_dir / "cache.sqlite")
@@ -237,7 +246,8 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
     rows = []
     for f in corpus.findings:
         module, lang, section = by_place.get((f.path, f.line)) or (*by_path.get(f.path, _place(f.path)), None)
-        rows.append(FindingRow(f.path, f.line, f.severity, f.rule, f.message, module, lang, section))
+        rows.append(FindingRow(_in_content(corpus, f.path), f.line, f.severity, f.rule,
+                               _in_content(corpus, f.message), module, lang, section))
     writer.add_findings(rows)
     fields = []
     for c in chunks:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from kb.search import SearchError
+from kb.search import MAX_K, MAX_QUERY, SearchError
+from kb.text import VISIBLE_PATTERN
 from kb.web.deps import KbDep, LibraryDep, SearchDep
 
-router = APIRouter(prefix="/api")
+# The body of every 4xx is {"error": {"field", "message"}}; kb.web.hardening puts that model in the schema.
+router = APIRouter(prefix="/api", responses={422: {"description": "a bad parameter, named in the body"}})
 
 
 def error(status: int, field: str, message: str) -> JSONResponse:
@@ -27,10 +29,18 @@ def health(kb: KbDep) -> dict[str, Any]:
 
 
 @router.get("/search", response_model=None)
-def search(searcher: SearchDep, q: str = "", lang: str | None = None, module: str | None = None,
-           k: int = 10, grade: str | None = None, available_in: str | None = None) -> JSONResponse:
-    """`grade=`: a scheme (nccn, esmo, grade, csco, caca), scheme:grade (nccn:1) or any; `available_in=`: cn or
-    vn (available or limited there), or cn:limited; only sections with a recommendation that meets both."""
+def search(searcher: SearchDep,
+           q: Annotated[str, Query(max_length=MAX_QUERY, description="words in Chinese, English or Vietnamese "
+                                   "(with or without diacritics); not only spaces or invisible characters",
+                                   json_schema_extra={"minLength": 1, "pattern": VISIBLE_PATTERN})],
+           lang: Annotated[str | None, Query(description="only results in this language")] = None,
+           module: Annotated[str | None, Query(description="only results from this module")] = None,
+           k: Annotated[int, Query(ge=1, le=MAX_K, description="how many sections")] = 10,
+           grade: Annotated[str | None, Query(description="a scheme (nccn, esmo, grade, csco, caca), scheme:grade "
+                                              "(nccn:1) or any")] = None,
+           available_in: Annotated[str | None, Query(description="cn or vn (available or limited there), or "
+                                                     "cn:limited")] = None) -> JSONResponse:
+    """Only sections with a recommendation that meets `grade` and `available_in` when they are given."""
     try:
         # Plain data already: a JSONResponse skips FastAPI's generic encoder walking every result.
         return JSONResponse(searcher.search(q, lang or None, module or None, k, grade=grade or None,
@@ -44,7 +54,8 @@ def modules(library: LibraryDep) -> dict[str, Any]:
     return {"modules": [m.as_dict() for m in library.modules()]}
 
 
-@router.get("/modules/{module}/{lang}", response_model=None)
+@router.get("/modules/{module}/{lang}", response_model=None,
+            responses={404: {"description": "no such module, or no such language version of it"}})
 def module_document(library: LibraryDep, module: str, lang: str) -> dict[str, Any] | JSONResponse:
     if module not in library.documents:
         return error(404, "module", f"unknown module '{module}'")

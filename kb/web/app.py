@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from kb.errors import KbError
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, glossary, pages, translate
+from kb.web import api, apidocs, events, glossary, hardening, pages, translate
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -23,8 +23,9 @@ log = logging.getLogger("kb.web")
 
 class KbApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        """The security headers wrap everything, Starlette's own error middleware included."""
-        return SecurityHeaders(super().build_middleware_stack())
+        """The security headers, then redirects, HEAD and Cache-Control, wrap everything, Starlette's own error
+        middleware included."""
+        return SecurityHeaders(hardening.wrap(super().build_middleware_stack(), self.state.kb.settings.allowed_hosts))
 
 
 def create_app(kb: KnowledgeBase) -> FastAPI:
@@ -41,6 +42,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     glossary.install(app)
     app.include_router(translate.router)
     _install_errors(app, renderer)
+    hardening.install_schema(app, lambda: {"lang": list(kb.current.searcher.langs),
+                                           "module": sorted(kb.current.searcher.modules)})
     return app
 
 
@@ -67,9 +70,10 @@ def _install_errors(app: FastAPI, renderer: Renderer) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if wants_html(request):
-            return pages.error_page(request, renderer, exc.status_code)
-        return json_error(exc.status_code, "path", str(exc.detail))
+        response = (pages.error_page(request, renderer, exc.status_code) if wants_html(request)
+                    else json_error(exc.status_code, "path", str(exc.detail)))
+        response.headers.update(exc.headers or {})  # a 405's Allow
+        return response
 
     @app.exception_handler(KbError)
     async def ours(request: Request, exc: KbError) -> Response:

@@ -157,7 +157,8 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
                           compare_url(r.module, r.lang, r.languages, r.section))
                for r in (response.results if response else [])]
     return renderer.render(request, ui, "search.html", {
-        "q": q, "lang": lang, "module": module, "searched": response is not None, "results": results,
+        # A rejected long query is shown cut, not echoed whole.
+        "q": q[:MAX_QUERY], "lang": lang, "module": module, "searched": response is not None, "results": results,
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,

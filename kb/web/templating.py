@@ -125,9 +125,14 @@ def short_title(title: str) -> str:
     return title
 
 
+MAX_ECHO = 500
+"""Longest parameter value a page repeats in its links (the longest query search accepts): a rejected
+100,000-character query is not echoed whole into every link of its error page."""
+
+
 def with_query(request: Request, **params: str | None) -> str:
     """This page's path and query with some parameters replaced (None drops one): links that keep state."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in params]
+    query = [(k, v[:MAX_ECHO]) for k, v in request.query_params.multi_items() if k not in params]
     query += [(k, v) for k, v in params.items() if v is not None]
     # "//host/..." (or "/\host") would be a link to another site: keep links on this one.
     path = "/" + request.url.path.lstrip("/\\")
