@@ -173,6 +173,7 @@ def test_a_damaged_build_is_refused_naming_the_file(fresh: Settings, embedder, n
     assert not kb.reload()
     assert kb.current.build_id == good  # the running server keeps its good snapshot
     assert name in kb.status()["load_error"]["message"]
+    assert str(fresh.index_dir) not in kb.status()["load_error"]["message"]  # no server paths in responses
     assert kb.current.searcher.search("DEB-TACE", lang="en", k=1).results
     kb.close()
     # the CLI names the file and the rebuild command, never a traceback

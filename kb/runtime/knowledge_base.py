@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from kb.embedders import Embedder, get_embedder
@@ -83,11 +84,11 @@ class KnowledgeBase:
                 new = load_snapshot(self.settings, self.embedder)
             except KbError as exc:
                 self._failed = build_id
-                self.load_error = {"build": build_id, "message": exc.message, "at": time.time()}
+                self.load_error = {"build": build_id, "message": self.public(exc.message), "at": time.time()}
                 log.error("new build %s not loaded, still serving %s: %s", build_id, self._current.build_id,
                           exc.message)
                 self.events.publish(BUILDS, "build-failed", {"build": build_id, "serving": self._current.build_id,
-                                                             "message": exc.message})
+                                                             "message": self.public(exc.message)})
                 return False
             with self._lock:
                 old, self._current = self._current, new
@@ -111,10 +112,10 @@ class KnowledgeBase:
         try:
             report = build_index(self.settings, self.embedder, progress=False, wait=wait)
         except KbError as exc:
-            self.last_build = {"ok": False, "at": started, "message": exc.message}
+            self.last_build = {"ok": False, "at": started, "message": self.public(exc.message)}
             log.error("rebuild failed, still serving %s: %s", self._current.build_id, exc.message)
             self.events.publish(BUILDS, "build-failed", {"build": None, "serving": self._current.build_id,
-                                                         "message": exc.message})
+                                                         "message": self.public(exc.message)})
             return False
         errors = [f for f in report.findings if f.severity == "error"]
         for f in errors:
@@ -144,6 +145,15 @@ class KnowledgeBase:
         for t in self._threads:
             t.stop()
         self._threads.clear()
+
+    def public(self, message: str) -> str:
+        """A message as responses may show it: the server's folders named by role, never by their path (the log
+        keeps the full message)."""
+        for folder, name in ((self.settings.index_dir, "<index>"), (self.settings.content_dir, "<content>")):
+            for form in {str(Path(folder).resolve()), str(folder)}:
+                if form not in ("", "."):
+                    message = message.replace(form, name)
+        return message
 
     def status(self) -> dict[str, Any]:
         """What /api/health shows about the runtime: the live build, what failed to load, the last rebuild."""
