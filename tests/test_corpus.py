@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_every_source_number_appears_in_each_translation(module: str) -> None:
     problems = []
     for section in docs["en"].sections:
         for lang in ("zh", "vi"):
-            missing = missing_numbers(section.text, docs[lang].section(section.id).text)
+            missing = missing_numbers(section.text, docs[lang].section(section.id).text, "en", lang)
             if missing:
                 problems.append(f"{lang}#{section.id}: {missing}")
     assert problems == []
@@ -78,6 +79,18 @@ def test_vietnamese_has_diacritics_and_chinese_is_simplified() -> None:
         zh = CORPUS.modules[module]["zh"].body
         assert not traditional & set(zh), (module, sorted(traditional & set(zh)))
 
+
+def test_vietnamese_writes_decimal_commas() -> None:
+    """The content guide's rule: a '.' between digits in Vietnamese text is a version or a name, never a decimal."""
+    names = ("RECIST ", "phiên bản ", "Claudin ")
+    dotted = []
+    for module in MODULES:
+        for section in CORPUS.modules[module]["vi"].sections:
+            text = section.text
+            for m in re.finditer(r"(?<![\w.,])\d+\.\d+", text):
+                if not text[:m.start()].endswith(names):
+                    dotted.append(f"{module}#{section.id}: {text[max(0, m.start() - 20):m.end() + 10]}")
+    assert dotted == []
 
 def test_glossary_is_complete() -> None:
     glossary = CORPUS.glossary

@@ -24,6 +24,20 @@ def test_vietnamese_decimal_commas_and_thousands_are_the_same_numbers() -> None:
     assert described(source, "dưới 0.5 ×10^9/L, sốt trên 38.3 °C, truyền 1000 ml.", "vi") == []
 
 
+def test_vietnamese_thousands_grouped_with_spaces_are_one_number() -> None:
+    source = "About 120000 new cases a year, under 4 per 100000 women; 1500 mg; 10000.5 mL."
+    assert described(source, "Khoảng 120 000 ca mới mỗi năm, dưới 4 trên 100\u00a0000 phụ nữ; 1500 mg; "
+                             "10 000,5 mL.", "vi") == []
+    assert described("120000 new cases.", "120 500 ca mới.", "vi") == ["120000 -> 120 500"]
+    grouped = quantities("trên 100 000, và 1 000,5 mg; có 120 000.", "vi")
+    assert [(q.text, q.values, q.unit) for q in grouped] == [
+        ("100 000", frozenset({Decimal("100000")}), ""), ("1 000,5", frozenset({Decimal("1000.5")}), "mg"),
+        ("120 000", frozenset({Decimal("120000")}), "")]
+    # a space between numbers that are not groups of three, or in another language, still separates them
+    assert [q.text for q in quantities("ngày 1, 8 và 15; 2 10 mg; 1 000.5", "vi")] == [
+        "1", "8", "15", "2", "10", "1", "000.5"]
+    assert [q.text for q in quantities("1 000 mg", "en")] == ["1", "000"]
+
 def test_chinese_full_width_digits_punctuation_and_ranges() -> None:
     source = "Give 5-10 mg every 4 h, at most 60 mg/m² per day (38.3 °C)."
     assert described(source, "每４小时给予５～１０ mg，每日最多６０ mg/m2（38.3℃）。", "zh") == []

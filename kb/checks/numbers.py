@@ -1,11 +1,11 @@
 """Numbers and units of a translation against its source: the dose check.
 
 Each language writes numbers its own way, and a correct translation must not be flagged: Vietnamese writes
-`0,5` and `1.000` (decimal comma, dot for thousands), Chinese may use full-width digits and `～`/`至` in ranges,
-and every language writes `×10⁹/L`, `mg/m²`, `°C`. Babel's number parsing reads a number in the locale of its
-text; because this corpus also writes `0.5` in Vietnamese (the content guide's rule), a number that the locale
-cannot read strictly is read with `.` as the decimal point too. A number matches when any reading of it does,
-so a correct text never warns; what is left is a real change, reported as `150 mg -> 120 mg`."""
+`0,5` (decimal comma) and groups thousands with a space (`100 000`, this corpus's rule) or a dot (`1.000`, common
+elsewhere), Chinese may use full-width digits and `～`/`至` in ranges, and every language writes `×10⁹/L`,
+`mg/m²`, `°C`. Babel's number parsing reads a number in the locale of its text; because Vietnamese drafts still
+write `0.5` at times, a number is also read with `.` as the decimal point. A number matches when any reading of
+it does, so a correct text never warns; what is left is a real change, reported as `150 mg -> 120 mg`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ _SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
 _SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\^-?\d+)?")
+_SPACE_GROUPED = r"\d{1,3}(?: \d{3})+(?:,\d+)?(?!\d|[.,]\d|\^)"
+_NUMBERS = {"vi": re.compile(f"{_SPACE_GROUPED}|{_NUMBER.pattern}")}
+"""Per language, where numbers may be grouped with spaces (`120 000`; no-break spaces are spaces after NFKC)."""
 _UNIT = re.compile(
     r"\s?(?P<unit>[×x*]\s?10\^-?\d+\s?/\s?L"
     r"|(?:mg|μg|mcg|g|IU|U|mmol|μmol|mL|ml)\s?/\s?(?:m\^?2|kg|L|dL|d|h|min|ngày|天)"
@@ -72,7 +75,7 @@ def quantities(text: str, lang: str) -> list[Quantity]:
     code (HER2, T2N1M0, mg/m2), not a quantity, and are left out; a range `5-10` is two numbers."""
     text = normalise(text)
     out: list[Quantity] = []
-    for m in _NUMBER.finditer(text):
+    for m in _NUMBERS.get(lang, _NUMBER).finditer(text):
         before = text[m.start() - 1] if m.start() else ""
         if before.isalpha() and not CJK.match(before) or before == "^":
             continue
@@ -94,7 +97,7 @@ def _unit(raw: str) -> str:
 def _readings(token: str, lang: str) -> set[Decimal]:
     """The values a written number can mean: in the text's locale, with '.' as the decimal point, and, when
     neither reads it strictly (`1,2` in English), each separated part on its own (a list `1,2`)."""
-    base, _, exponent = token.partition("^")
+    base, _, exponent = token.replace(" ", "").partition("^")
     if exponent:
         try:
             return {(Decimal(base) ** int(exponent)).normalize()}
