@@ -28,17 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the previous index (if any) is still live", file=sys.stderr)
         return 130
-    except Exception as exc:  # user-facing errors from our layers carry a readable message
-        from kb.build import BuildError
-        from kb.embedders import EmbedderError
-        from kb.search import SearchError
-        from kb.stamp import StampError
-        from kb.store import IndexUnavailableError
-
-        if isinstance(exc, BuildError | EmbedderError | IndexUnavailableError | SearchError | StampError | KbError):
-            print(f"kb: error: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except KbError as exc:  # every error of ours carries a message a user can act on; anything else is a bug
+        print(f"kb: error: {exc.message}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -192,4 +192,5 @@ def test_two_builds_at_once_one_refuses_clearly(fresh: Settings) -> None:
     with build_lock(fresh.index_dir):
         run = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "another build" in run.stderr and "--wait" in run.stderr
+    assert "Traceback" not in run.stderr and run.stderr.startswith("kb: error: ")
     assert current_build(fresh.index_dir) == before
