@@ -119,10 +119,11 @@ def ranks_bare_pool(searcher: Searcher, queries: list[Query]) -> list[int | None
 
 def folded(queries: list[Query]) -> list[Query]:
     """Vietnamese queries with their diacritics removed (case kept where folding allows)."""
-    return [(_strip_marks(t), L, g) for t, L, g in queries if L == "vi"]
+    return [(strip_marks(t), L, g) for t, L, g in queries if L == "vi"]
 
 
-def _strip_marks(text: str) -> str:
+def strip_marks(text: str) -> str:
+    """The text with its diacritics removed, as a clinician types Vietnamese on a keyboard without them."""
     return "".join(c if fold(c) == c.lower() else (fold(c).upper() if c.isupper() else fold(c)) for c in text)
 
 

@@ -11,12 +11,18 @@ Issue 8 adds (bench/crosslingual.py): non-parallel XQuAD (two language assignmen
 oncology corpus, folded Vietnamese, the held-out query set (bench/queries-test.yaml, tune/test halves) and the
 weak floor, each beside the bare model and the previous ranking.
 
-Usage: python bench/retrieval.py [--write docs/benchmarks.md] [--xquad DIR] [--articles N] [--per-paragraph N]"""
+Issue 13 adds query files whose queries carry tune/test halves (bench/queries-new-modules.yaml): each is reported
+in its own block of docs/benchmarks.md (bench/querysets.py), so it can be refreshed without the rest.
+
+Usage: python bench/retrieval.py [--write docs/benchmarks.md] [--xquad DIR] [--articles N] [--per-paragraph N]
+       [--skip-xquad] [--queries FILE ...]   (default: bench/queries.yaml and bench/queries-new-modules.yaml)"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -29,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import crosslingual as xl  # noqa: E402
+from bench import querysets  # noqa: E402
 from bench.report import provenance, replace_block, table  # noqa: E402
 from kb import LANGS  # noqa: E402
 from kb.build import build_index, is_stale  # noqa: E402
@@ -41,6 +48,7 @@ XQUAD_PLACES = (ROOT.parent / "shared" / "data" / "xquad", Path("/work/shared/da
 DEFAULT_XQUAD = next((p for p in XQUAD_PLACES if p.is_dir()), XQUAD_PLACES[0])
 WORK = ROOT / ".kb" / "bench"
 MODES = ("dense", "keyword", "hybrid")
+DEFAULT_QUERIES = (ROOT / "bench" / "queries.yaml", ROOT / "bench" / "queries-new-modules.yaml")
 Query = tuple[str, str, tuple[str, str]]  # (text, language, gold (module, section))
 
 
@@ -67,9 +75,8 @@ def write_xquad_content(xquad: Path, out: Path, articles: int | None, per_paragr
     return queries
 
 
-def load_oncology_queries(path: Path) -> list[tuple[Query, str]]:
-    items = yaml.safe_load(path.read_text(encoding="utf-8"))["queries"]
-    return [((i["q"], i["lang"], (i["module"], i["section"])), i.get("set", "core")) for i in items]
+def load_oncology_queries(queries: list[querysets.EvalQuery]) -> list[tuple[Query, str]]:
+    return [(q.as_tuple(), q.set) for q in queries]
 
 
 def ranks_project(searcher: Searcher, queries: list[Query], mode: str) -> dict[tuple[str, str], list[int | None]]:
@@ -149,12 +156,23 @@ def main() -> int:
     ap.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
     ap.add_argument("--articles", type=int, default=None, help="only the first N XQuAD articles (smoke runs)")
     ap.add_argument("--per-paragraph", type=int, default=None, help="only the first N questions per paragraph")
-    ap.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries.yaml")
+    ap.add_argument("--queries", type=Path, action="append", metavar="FILE",
+                    help="an oncology query file (repeatable; default: bench/queries.yaml and "
+                         "bench/queries-new-modules.yaml); files with tune/test splits get their own block")
     ap.add_argument("--write", type=Path, help="markdown file to update (docs/benchmarks.md)")
     ap.add_argument("--skip-xquad", action="store_true")
     ap.add_argument("--draws", type=int, default=3, help="random draws of the partly translated corpus")
     ap.add_argument("--xquad-modes", default=",".join(MODES), help="retrievers on parallel XQuAD (comma list)")
     args = ap.parse_args()
+    files = args.queries or list(DEFAULT_QUERIES)
+    try:
+        loaded = {path: querysets.load(path) for path in files}
+    except querysets.QueryFileError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
+    development = [q for qs in loaded.values() if not querysets.has_splits(qs) for q in qs]
+    split_files = {path: qs for path, qs in loaded.items() if querysets.has_splits(qs)}
+    load_before = _load()
     embedder = get_embedder("e5-small-q4")
     vectors = xl.QueryVectors(WORK / "query-vectors.npz")
     sections: list[str] = []
@@ -182,13 +200,22 @@ def main() -> int:
                         f"languages, {len(searcher.sections) // 3} paragraphs per language)\n\n{text}")
         sections += xl.xquad_sections(searcher, content, queries, s, embedder, vectors, summary)
 
-    if args.queries.is_file():
+    blocks: dict[str, str] = {}
+    if loaded:
         s = build(Settings(content_dir=ROOT / "guidelines", index_dir=ROOT / ".kb" / "index",
                            query_cache_size=200000), embedder)
         searcher = vectors.attach(open_searcher(s, embedder))
         plain = vectors.attach(open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir,
                                                       glossary_expansion=False), embedder))
-        items = load_oncology_queries(args.queries)
+        for path, qs in split_files.items():
+            title = f"`{_relative(path)}` ({len(qs)} queries over `guidelines/`)"
+            try:
+                text = querysets.split_report(searcher, qs, title, summary.setdefault(path.stem, {}))
+            except querysets.QueryFileError as e:
+                print(f"error: {e.message}", file=sys.stderr)
+                return 2
+            blocks[f"retrieval-{path.stem}"] = text
+        items = load_oncology_queries(development)
         for subset in ("core", "corpus", "all"):
             queries = [q for q, tag in items if subset in ("all", tag)]
             if not queries:
@@ -198,22 +225,45 @@ def main() -> int:
             text, summary[f"oncology-{subset}"] = render(results, list(LANGS))
             sections.append(f"### Oncology queries, set '{subset}' ({len(queries)} queries × 3 target languages "
                             f"over `guidelines/`)\n\n{text}")
-        sections += xl.oncology_sections(searcher, [q for q, _ in items], s, embedder, vectors, args.draws,
-                                         summary)
+        if items:
+            sections += xl.oncology_sections(searcher, [q for q, _ in items], s, embedder, vectors, args.draws,
+                                             summary)
         vectors.save()
 
     body = "\n\n".join(sections)
-    print(body)
+    print("\n\n".join([body, *blocks.values()]))
     print(json.dumps(summary, indent=2), file=sys.stderr)
     if args.write:
-        command = "python bench/retrieval.py --write docs/benchmarks.md" + (
+        command = "python bench/retrieval.py --write docs/benchmarks.md" + "".join(
+            f" --queries {_relative(p)}" for p in files if args.queries) + (
             f" --articles {args.articles}" if args.articles else "") + (
             f" --per-paragraph {args.per_paragraph}" if args.per_paragraph else "") + (
             " --skip-xquad" if args.skip_xquad else "") + (
             f" --xquad-modes {args.xquad_modes}" if args.xquad_modes != ",".join(MODES) else "")
-        replace_block(args.write, "retrieval", "## Retrieval quality\n\n" + provenance(command) + "\n\n"
-                      + _explain() + "\n\n" + body)
+        if sections:
+            replace_block(args.write, "retrieval", "## Retrieval quality\n\n" + provenance(command) + "\n\n"
+                          + _explain() + "\n\n" + body)
+        for name, text in blocks.items():
+            replace_block(args.write, name, f"## Retrieval quality, `{name.removeprefix('retrieval-')}.yaml`\n\n"
+                          + provenance(command) + f" Machine load (`uptime`) at the start: {load_before}; at the "
+                          f"end: {_load()}.\n\n" + querysets.EXPLAIN + "\n\n" + text)
     return 0
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _load() -> str:
+    """`uptime` as it reads now (the machine is shared: the figures below are not speed figures, but say how busy
+    it was)."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _explain() -> str:
