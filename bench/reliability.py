@@ -264,6 +264,11 @@ def main() -> None:
             third = args.seconds / 4
             edited = asyncio.run(load(base, args.clients, args.seconds, [third, 2 * third, 3 * third], s))
             busy_rss = rss_mb(server.pid)
+            # the rest builds from outside: a server that follows CURRENT but does not watch the content
+            # (a watching one would rebuild on each edit and hold the build lock)
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+            server = start_kb_server(s.content_dir, s.index_dir, port)
             killed = kills(s, base, args.kills)
             damaged = damaged_builds(s, base)
             both = concurrent_builds(s)
