@@ -78,6 +78,12 @@ def request_pool() -> list[str]:
     return pool
 
 
+def warm(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=120) as http:
+        for path in request_pool():
+            http.get(path)
+
+
 async def load(base: str, clients: int, seconds: float, edits: list[float] | None, s: Settings) -> dict:
     """Clients loop over the request pool until the deadline; with `edits`, the content is edited at those
     offsets (seconds) and a watcher measures when each edit's marker becomes searchable."""
@@ -113,7 +119,7 @@ async def load(base: str, clients: int, seconds: float, edits: list[float] | Non
                 file.write_text(original.replace(MARK_SECTION, f"{MARK_SECTION}{marker}. ", 1), encoding="utf-8")
                 saved = time.monotonic()
                 while time.monotonic() - saved < 120:
-                    body = (await http.get("/api/search", params={"q": marker, "lang": "en", "k": 1})).json()
+                    body = (await http.get("/api/search", params={"q": marker, "lang": "en", "k": 10})).json()
                     if any(marker in r["snippet"] for r in body["results"]):
                         searchable.append(time.monotonic() - saved)
                         break
@@ -181,18 +187,26 @@ def damage(path: Path, how: str) -> None:
         path.write_bytes(bytes(data))
 
 
-def damaged_builds(s: Settings, base: str) -> list[list[str]]:
-    """Each damage applied to a new build while the server runs: the server must keep its build and say which
-    file; `kb search` must name the file and the rebuild command, without a traceback."""
+def damaged_builds(s: Settings, base: str, tmp: Path) -> list[list[str]]:
+    """Each damage applied to a new build before it goes live: the build is made in a copy of the index folder,
+    damaged there, moved into the live folder and named in CURRENT, as a disk fault right after publication
+    would leave it. The running server must keep its build and say which file; `kb search` must name the file
+    and the rebuild command, without a traceback."""
     file = s.content_dir / "cancer-pain" / "en.md"
     original = file.read_text(encoding="utf-8")
-    args = KB + ["index", "--quiet", "--content", str(s.content_dir), "--index", str(s.index_dir)]
     rows = []
     for n, (name, how) in enumerate(DAMAGES):
         serving = httpx.get(f"{base}/api/health", timeout=60).json()["index"]["build_id"]
+        stage = tmp / f"stage-{n}"
+        shutil.copytree(s.index_dir, stage, ignore=shutil.ignore_patterns(".lock"))
         file.write_text(original.replace("\n## ", f"\ndamage round {n}.\n\n## ", 1), "utf-8")
-        subprocess.run(args, check=True, capture_output=True)
-        damage(current_build(s.index_dir) / name, how)
+        subprocess.run(KB + ["index", "--quiet", "--content", str(s.content_dir), "--index", str(stage)],
+                       check=True, capture_output=True)
+        build = current_build(stage)
+        damage(build / name, how)
+        shutil.copytree(build, s.index_dir / "builds" / build.name)
+        (s.index_dir / "CURRENT.tmp").write_text(build.name + "\n", encoding="utf-8")
+        os.replace(s.index_dir / "CURRENT.tmp", s.index_dir / "CURRENT")
         time.sleep(2)  # the server polls CURRENT every 250 ms and tries the new build
         health = httpx.get(f"{base}/api/health", timeout=60).json()
         kept = health["index"]["build_id"] == serving
@@ -201,11 +215,14 @@ def damaged_builds(s: Settings, base: str) -> list[list[str]]:
                              text=True)
         said = cli.stderr.strip().splitlines()[-1] if cli.stderr.strip() else ""
         ok = cli.returncode == 1 and "Traceback" not in cli.stderr and name in said and "kb index" in said
-        rows.append([f"`{name}` {how}", "kept its build, load_error names the file" if kept and named else
-                     f"kept={kept} named={named}", "exit 1, names the file and `kb index`" if ok else
+        rows.append([f"`{name}` {how}", "kept its build; /api/health `load_error` names the file" if kept and named
+                     else f"kept={kept} named={named}", "exit 1, one line naming the file and `kb index`" if ok else
                      f"exit {cli.returncode}: {said[:80]}"])
+        (s.index_dir / "CURRENT.tmp").write_text(serving + "\n", encoding="utf-8")  # back to the good build
+        os.replace(s.index_dir / "CURRENT.tmp", s.index_dir / "CURRENT")
+        shutil.rmtree(s.index_dir / "builds" / build.name)
+        shutil.rmtree(stage)
     file.write_text(original, encoding="utf-8")
-    subprocess.run(args, check=True, capture_output=True)  # a good build again
     return rows
 
 
@@ -260,6 +277,7 @@ def main() -> None:
         server = start_kb_server(s.content_dir, s.index_dir, port, "--watch")
         try:
             idle_rss = rss_mb(server.pid)
+            warm(base)  # every request of the pool once, so both phases see the same caches
             reference = asyncio.run(load(base, args.clients, args.seconds / 2, None, s))
             third = args.seconds / 4
             edited = asyncio.run(load(base, args.clients, args.seconds, [third, 2 * third, 3 * third], s))
@@ -270,7 +288,7 @@ def main() -> None:
             server.wait(30)
             server = start_kb_server(s.content_dir, s.index_dir, port)
             killed = kills(s, base, args.kills)
-            damaged = damaged_builds(s, base)
+            damaged = damaged_builds(s, base, Path(tmp))
             both = concurrent_builds(s)
             cost = verify_cost(s)
         finally:
