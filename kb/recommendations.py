@@ -238,6 +238,13 @@ class RecFilter:
         return {"grade": grade, "available_in": region}
 
 
+def filter_values() -> dict[str, list[str]]:
+    """Every value `parse_filter` accepts, per field: the enums the API schema publishes."""
+    grades = ["any", *SCHEMES, *(f"{scheme}:{value}" for scheme, values in SCHEMES.items() for value in values)]
+    regions = [*REGIONS, *(f"{region}:{status}" for region in REGIONS for status in AVAILABILITY)]
+    return {"grade": grades, "available_in": regions}
+
+
 def parse_filter(grade: str | None, available_in: str | None) -> RecFilter | None:
     """`grade=nccn` or `grade=nccn:1` (`grade=any`: any graded block); `available_in=vn` or `vn:limited`.
     None when neither is given; FilterError naming the field otherwise when a value is unknown."""

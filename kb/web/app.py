@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from kb.errors import KbError
+from kb.recommendations import filter_values
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
 from kb.web import api, apidocs, events, glossary, hardening, pages, translate
@@ -42,9 +43,16 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     glossary.install(app)
     app.include_router(translate.router)
     _install_errors(app, renderer)
-    hardening.install_schema(app, lambda: {"lang": list(kb.current.searcher.langs),
-                                           "module": sorted(kb.current.searcher.modules)})
+    hardening.install_schema(app, lambda: schema_enums(kb))
     return app
+
+
+def schema_enums(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """The values of the live index that query parameters take, published as enums in the API schema."""
+    searcher = kb.current.searcher
+    categories = sorted({t.category for t in searcher.glossary.terms if t.category}) if searcher.glossary else []
+    return {"lang": list(searcher.langs), "module": sorted(searcher.modules), "category": categories,
+            **filter_values()}
 
 
 def worker_app() -> FastAPI:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Query as QueryParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from kb.glossary import Glossary, load_glossary
@@ -89,7 +90,7 @@ def read_query(book: GlossaryBook, langs: tuple[str, ...], locale: str, q: str, 
         browse = "en"
     query.lang = browse
     if letter:
-        if letter.upper() in {c for c, _ in book.letters(browse)} or letter.upper() == "#":
+        if len(letter.upper()) == 1:  # any one letter: one that no term starts with browses to an empty list
             query.letter = letter.upper()
         else:
             problems.append(("letter", letter))
@@ -175,8 +176,13 @@ def _error(field: str, message: str) -> JSONResponse:
 
 
 @api_router.get("/glossary", response_model=None)
-def glossary_api(settings: SettingsDep, book: BookDep, q: str = "", lang: str = "en", letter: str = "",
-                 category: str = "", limit: int = 50) -> JSONResponse:
+def glossary_api(settings: SettingsDep, book: BookDep,
+                 q: Annotated[str, QueryParam(max_length=MAX_QUERY, description="a term in any language")] = "",
+                 lang: str = "en",
+                 letter: Annotated[str, QueryParam(max_length=1, description="a letter of the browse list")] = "",
+                 category: str = "",
+                 limit: Annotated[int, QueryParam(ge=1, le=PAGE_LIMIT, description="terms to return")] = 50
+                 ) -> JSONResponse:
     """Terms matching `q` (any language, diacritics optional), or browsed by `letter` of `lang` and/or
     `category`; without any of them, the letters and categories to browse by."""
     langs = settings.langs
