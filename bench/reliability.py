@@ -196,7 +196,7 @@ def damaged_builds(s: Settings, base: str, tmp: Path) -> list[list[str]]:
     original = file.read_text(encoding="utf-8")
     rows = []
     for n, (name, how) in enumerate(DAMAGES):
-        serving = httpx.get(f"{base}/api/health", timeout=60).json()["index"]["build_id"]
+        serving = current_build(s.index_dir).name
         stage = tmp / f"stage-{n}"
         shutil.copytree(s.index_dir, stage, ignore=shutil.ignore_patterns(".lock"))
         file.write_text(original.replace("\n## ", f"\ndamage round {n}.\n\n## ", 1), "utf-8")
@@ -209,7 +209,8 @@ def damaged_builds(s: Settings, base: str, tmp: Path) -> list[list[str]]:
         os.replace(s.index_dir / "CURRENT.tmp", s.index_dir / "CURRENT")
         time.sleep(2)  # the server polls CURRENT every 250 ms and tries the new build
         health = httpx.get(f"{base}/api/health", timeout=60).json()
-        kept = health["index"]["build_id"] == serving
+        answers = httpx.get(f"{base}/api/search", params={"q": "morphine", "k": 3}, timeout=60).status_code == 200
+        kept = health["index"]["build_id"] != build.name and answers  # still on a good build, still answering
         named = name in ((health.get("load_error") or {}).get("message") or "")
         cli = subprocess.run(KB + ["search", "morphine", "--index", str(s.index_dir)], capture_output=True,
                              text=True)
