@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from kb.errors import KbError
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, pages
+from kb.web import api, apidocs, events, pages, present
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -37,6 +37,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(api.router)
     app.include_router(events.router)
     apidocs.install(app)
+    app.include_router(present.router)  # trainer mode: slides, presenter view, phones following
+    app.include_router(present.api_router)
     pages.install(app, kb.settings)
     _install_errors(app, renderer)
     return app
