@@ -190,6 +190,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("index missing or stale: building it", file=sys.stderr)
         _build(settings)
     url = f"http://{settings.host}:{settings.port}"
+    from kb.web.lan import announce  # trainer mode: the LAN URL phones use, printed and given to the QR codes
+
+    for line in announce(settings.host, settings.port):
+        print(line, file=sys.stderr)
     if args.workers == 1:
         _serve_one(settings, args.watch, url)
     else:

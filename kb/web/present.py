@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 import segno
-from fastapi import APIRouter, Body, Form, Query, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -122,11 +123,14 @@ def presenter_page(request: Request, renderer: RendererDep, ui: UiDep, library: 
 
 
 @router.post("/present/{module}/session")
-def start_session(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str,
-                  langs: Annotated[str, Form(max_length=40)] = "") -> Response:
-    """Start an audience session and hand this browser its presenter cookie; then to the presenter view."""
+async def start_session(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep,
+                        module: str) -> Response:
+    """Start an audience session and hand this browser its presenter cookie; then to the presenter view. The
+    form is a plain urlencoded POST (`langs=zh,vi`), read here without a multipart parser."""
     if not library.languages(module):
         return not_found_module(request, renderer, ui, module)
+    form = parse_qs((await request.body())[:2000].decode("utf-8", "replace"))
+    langs = (form.get("langs") or [""])[0]
     chosen = pick_langs(langs, library.languages(module), ui)
     sess = sessions(request).start(module, chosen)
     response = RedirectResponse(f"/present/{module}/presenter?session={sess.id}&langs={','.join(chosen)}", 303)

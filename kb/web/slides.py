@@ -20,7 +20,7 @@ from kb.library import DocumentView, Library
 
 LINE_UNITS = 46
 """Half-em widths in a line of a slide column at the primary type size (880 px / 19 px); a CJK character is 2."""
-LINES_PER_SLIDE = 13
+LINES_PER_SLIDE = 17
 """Lines of body text that fit under a slide's heading at that size."""
 TITLE_KEY, END_KEY = "_title", "_end"
 """Keys of the title and closing slides; section ids never start with '_'."""
