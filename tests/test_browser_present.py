@@ -141,3 +141,30 @@ def test_a_phone_lands_on_the_presenters_slide_after_a_new_build(browser, live, 
     assert phone.errors == []
     presenter_ctx.close()
     phone_ctx.close()
+
+
+def test_the_side_by_side_menu_closes_after_a_choice_and_the_languages_are_remembered(browser, live_server) -> None:  # noqa: ANN001
+    ctx = context(browser, live_server, 1280, 800)
+    tab = Tab(ctx.new_page())
+    page = tab.page
+    page.goto("/compare/liver-tace?langs=vi,zh")
+    menu = page.locator("details.jump")
+    menu.locator("summary").click()
+    assert menu.evaluate("m => m.open") is True
+    menu.locator("a[href='#deb-tace']").click()
+    expect(page).to_have_url(re.compile(r"#deb-tace$"))
+    assert menu.evaluate("m => m.open") is False  # the menu no longer covers the text
+    menu.locator("summary").click()
+    page.keyboard.press("Escape")
+    assert menu.evaluate("m => m.open") is False
+    # without ?langs= the last choice comes back, in its order, in this module and in another
+    page.goto("/compare/liver-tace")
+    expect(page).to_have_url(re.compile(r"langs=vi,zh"))
+    page.locator("#lang-picker input[value=en]").check()
+    page.locator("#lang-picker input[value=zh]").uncheck()
+    expect(page).to_have_url(re.compile(r"langs=vi,en"))
+    page.goto("/compare/cancer-pain")
+    expect(page).to_have_url(re.compile(r"langs=vi,en"))
+    assert page.locator(".compare").get_attribute("data-langs") == "vi,en"
+    assert tab.errors == []
+    ctx.close()
