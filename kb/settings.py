@@ -30,6 +30,8 @@ class Settings:
     glossary_expansion: bool = True
     site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
     translations_dir: Path = field(default_factory=lambda: WEB_DATA / "translations")
+    courses_dir: Path = Path("courses")
+    """Course files for the trainer mode (`courses/<name>.yaml`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -41,8 +43,10 @@ class Settings:
             env["index_dir"] = Path(v)
         if v := os.environ.get("KB_EMBEDDER"):
             env["embedder"] = v
+        if v := os.environ.get("KB_COURSES"):
+            env["courses_dir"] = Path(v)
         env.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("content_dir", "index_dir", "site_dir", "translations_dir"):
+        for key in ("content_dir", "index_dir", "site_dir", "translations_dir", "courses_dir"):
             if key in env:
                 env[key] = Path(env[key])  # type: ignore[arg-type]
         return replace(cls(), **env)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from kb.errors import KbError
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, pages, present
+from kb.web import api, apidocs, courses, events, handouts, pages, present
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -39,6 +39,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     apidocs.install(app)
     app.include_router(present.router)  # trainer mode: slides, presenter view, phones following
     app.include_router(present.api_router)
+    app.include_router(handouts.router)
+    app.include_router(courses.router)
     pages.install(app, kb.settings)
     _install_errors(app, renderer)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -19,13 +20,15 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from kb.courses import load_courses
 from kb.glossary import Glossary
 from kb.library import Library
-from kb.web.deps import KbDep, LibraryDep, RendererDep, SearchDep, UiDep
+from kb.settings import Settings
+from kb.web.deps import KbDep, LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import language_name
 from kb.web.pages import ERROR_TITLES, Link, not_found_module, status_label
 from kb.web.sessions import Session, Sessions
-from kb.web.slides import Deck, build_deck
+from kb.web.slides import Deck, build_course_deck, build_deck
 from kb.web.templating import Renderer, Ui
 
 router = APIRouter(include_in_schema=False)
@@ -68,11 +71,45 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=8, border=2, dark="#111", light="#fff")
 
 
+@dataclass
+class DeckSource:
+    """What a deck is made from, and its addresses: a module (`/present/{module}`) or a course
+    (`/courses/{name}/present`); `id` is what a session records."""
+
+    id: str
+    view: str
+    presenter: str
+    start: str
+    modules: list[str]
+
+
+def source_for(deck_id: str) -> DeckSource:
+    if deck_id.startswith("course:"):
+        name = deck_id.split(":", 1)[1]
+        base = f"/courses/{name}"
+        return DeckSource(deck_id, f"{base}/present", f"{base}/presenter", f"{base}/session", [])
+    base = f"/present/{deck_id}"
+    return DeckSource(deck_id, base, f"{base}/presenter", f"{base}/session", [deck_id])
+
+
+def load_deck(settings: Settings, library: Library, deck_id: str) -> Deck | None:
+    """The deck of a module, or of a course read from the courses folder (None when either is unknown or the
+    course file has errors: the agenda page names them)."""
+    if not deck_id.startswith("course:"):
+        return build_deck(library, deck_id)
+    courses, _ = load_courses(settings.courses_dir)
+    course = courses.get(deck_id.split(":", 1)[1])
+    return build_course_deck(library, course)[0] if course else None
+
+
 def deck_context(request: Request, ui: Ui, library: Library, deck: Deck, langs: list[str],
                  session: Session | None) -> dict[str, Any]:
-    doc = deck.docs[langs[0]]
-    return {"deck": deck, "langs": langs, "module": deck.module, "doc": doc, "docs": deck.docs,
-            "status": status_label(ui, doc.status), "session": session, "live_module": deck.module,
+    source = source_for(deck.module)
+    modules = source.modules or sorted({k.split(".", 1)[0] for k in deck.keys if not k.startswith("_")})
+    return {"deck": deck, "langs": langs, "module": deck.module, "source": source,
+            "deck_title": deck.titles.get(langs[0]) or next(iter(deck.titles.values()), deck.module),
+            "status_label": lambda status: status_label(ui, status), "session": session,
+            "live_modules": " ".join(modules),
             "follow_url": follow_url(request, session) if session else None,
             "qr": qr_data_uri(follow_url(request, session)) if session else None,
             "drives": bool(session and session.allows(request.cookies.get(session.cookie))),
@@ -86,69 +123,95 @@ def missing_session(request: Request, renderer: Renderer, ui: Ui) -> Response:
                               "new code."), "links": [Link("/modules", ui.gettext("Modules"))]}, 404)
 
 
-def _deck_or_404(request: Request, renderer: Renderer, ui: Ui, library: Library, module: str
-                 ) -> Deck | Response:
-    deck = build_deck(library, module)
-    return deck if deck is not None else not_found_module(request, renderer, ui, module)
+def not_found_course(request: Request, renderer: Renderer, ui: Ui, name: str) -> Response:
+    return renderer.render(request, ui, "error.html", {
+        "status": 404, "title": ui.gettext(ERROR_TITLES[404]),
+        "message": ui.gettext("There is no course “%(value)s”.", value=name), "links": []}, 404)
 
 
-@router.get("/present/{module}", response_class=HTMLResponse)
-def present_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str,
-                 langs: str = "", session: str = "") -> Response:
-    """The deck for a projector: primary language large, the second beside it. With `?session=` it follows
-    that session (and drives it when this browser holds the presenter's cookie)."""
-    deck = _deck_or_404(request, renderer, ui, library, module)
-    if isinstance(deck, Response):
-        return deck
+def show_deck(request: Request, renderer: Renderer, ui: Ui, settings: Settings, library: Library, deck_id: str,
+              template: str, langs: str, session: str) -> Response:
+    """The projector deck or the presenter view of a module or course; `?session=` follows that session (and
+    drives it when this browser holds the presenter's cookie)."""
+    deck = load_deck(settings, library, deck_id)
+    if deck is None:
+        if deck_id.startswith("course:"):
+            return not_found_course(request, renderer, ui, deck_id.split(":", 1)[1])
+        return not_found_module(request, renderer, ui, deck_id)
     sess = sessions(request).get(session) if session else None
-    if session and (sess is None or sess.module != module):
+    if session and (sess is None or sess.module != deck_id):
         return missing_session(request, renderer, ui)
-    chosen = pick_langs(langs or (",".join(sess.langs) if sess else ""), library.languages(module), ui)
-    return renderer.render(request, ui, "present.html", deck_context(request, ui, library, deck, chosen, sess))
+    chosen = pick_langs(langs or (",".join(sess.langs) if sess else ""), list(deck.docs), ui)
+    return renderer.render(request, ui, template, deck_context(request, ui, library, deck, chosen, sess))
 
 
-@router.get("/present/{module}/presenter", response_class=HTMLResponse)
-def presenter_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, module: str,
-                   langs: str = "", session: str = "") -> Response:
-    """Current and next slide, the notes in the presenter's (primary) language, timers and a slide list."""
-    deck = _deck_or_404(request, renderer, ui, library, module)
-    if isinstance(deck, Response):
-        return deck
-    sess = sessions(request).get(session) if session else None
-    if session and (sess is None or sess.module != module):
-        return missing_session(request, renderer, ui)
-    chosen = pick_langs(langs or (",".join(sess.langs) if sess else ""), library.languages(module), ui)
-    context = deck_context(request, ui, library, deck, chosen, sess)
-    return renderer.render(request, ui, "presenter.html", context)
-
-
-@router.post("/present/{module}/session")
-async def start_session(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep,
-                        module: str) -> Response:
+async def begin_session(request: Request, renderer: Renderer, ui: Ui, settings: Settings, library: Library,
+                        deck_id: str) -> Response:
     """Start an audience session and hand this browser its presenter cookie; then to the presenter view. The
     form is a plain urlencoded POST (`langs=zh,vi`), read here without a multipart parser."""
-    if not library.languages(module):
-        return not_found_module(request, renderer, ui, module)
+    deck = load_deck(settings, library, deck_id)
+    if deck is None:
+        return not_found_module(request, renderer, ui, deck_id)
     form = parse_qs((await request.body())[:2000].decode("utf-8", "replace"))
-    langs = (form.get("langs") or [""])[0]
-    chosen = pick_langs(langs, library.languages(module), ui)
-    sess = sessions(request).start(module, chosen)
-    response = RedirectResponse(f"/present/{module}/presenter?session={sess.id}&langs={','.join(chosen)}", 303)
+    chosen = pick_langs((form.get("langs") or [""])[0], list(deck.docs), ui)
+    sess = sessions(request).start(deck_id, chosen)
+    target = f"{source_for(deck_id).presenter}?session={sess.id}&langs={','.join(chosen)}"
+    response = RedirectResponse(target, 303)
     response.set_cookie(sess.cookie, sess.token, httponly=True, samesite="strict", path="/")
     return response
 
 
+@router.get("/present/{module}", response_class=HTMLResponse)
+def present_page(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep, library: LibraryDep,
+                 module: str, langs: str = "", session: str = "") -> Response:
+    """The deck for a projector: primary language large, the second beside it."""
+    return show_deck(request, renderer, ui, settings, library, module, "present.html", langs, session)
+
+
+@router.get("/present/{module}/presenter", response_class=HTMLResponse)
+def presenter_page(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep,
+                   library: LibraryDep, module: str, langs: str = "", session: str = "") -> Response:
+    """Current and next slide, the notes in the presenter's (primary) language, timers and a slide list."""
+    return show_deck(request, renderer, ui, settings, library, module, "presenter.html", langs, session)
+
+
+@router.post("/present/{module}/session")
+async def start_session(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep,
+                        library: LibraryDep, module: str) -> Response:
+    return await begin_session(request, renderer, ui, settings, library, module)
+
+
+@router.get("/courses/{name}/present", response_class=HTMLResponse)
+def course_present_page(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep,
+                        library: LibraryDep, name: str, langs: str = "", session: str = "") -> Response:
+    """A whole course as one deck."""
+    return show_deck(request, renderer, ui, settings, library, f"course:{name}", "present.html", langs, session)
+
+
+@router.get("/courses/{name}/presenter", response_class=HTMLResponse)
+def course_presenter_page(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep,
+                          library: LibraryDep, name: str, langs: str = "", session: str = "") -> Response:
+    return show_deck(request, renderer, ui, settings, library, f"course:{name}", "presenter.html", langs,
+                     session)
+
+
+@router.post("/courses/{name}/session")
+async def start_course_session(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep,
+                               library: LibraryDep, name: str) -> Response:
+    return await begin_session(request, renderer, ui, settings, library, f"course:{name}")
+
+
 @router.get("/follow/{session}", response_class=HTMLResponse)
-def follow_page(request: Request, renderer: RendererDep, ui: UiDep, library: LibraryDep, searcher: SearchDep,
-                session: str, lang: str = "") -> Response:
+def follow_page(request: Request, renderer: RendererDep, ui: UiDep, settings: SettingsDep, library: LibraryDep,
+                searcher: SearchDep, session: str, lang: str = "") -> Response:
     """A phone's view of the session: the presenter's slide, live, in the language the phone picks."""
     sess = sessions(request).get(session)
     if sess is None:
         return missing_session(request, renderer, ui)
-    deck = build_deck(library, sess.module)
+    deck = load_deck(settings, library, sess.module)
     if deck is None:
         return missing_session(request, renderer, ui)
-    available = library.languages(sess.module)
+    available = list(deck.docs)
     chosen = lang if lang in available else (ui.locale if ui.locale in available else sess.langs[0])
     context = deck_context(request, ui, library, deck, [chosen], sess)
     context |= {"lang": chosen, "available": available, "qr": None,
@@ -178,7 +241,7 @@ class Position(BaseModel):
 
 
 @api_router.post("/{session}/position")
-def publish_position(request: Request, kb: KbDep, library: LibraryDep, session: str,
+def publish_position(request: Request, kb: KbDep, settings: SettingsDep, library: LibraryDep, session: str,
                      position: Annotated[Position, Body()]) -> JSONResponse:
     """Move the audience of a session to a slide; only the session's presenter (its cookie) may."""
     sess = sessions(request).get(session)
@@ -187,7 +250,7 @@ def publish_position(request: Request, kb: KbDep, library: LibraryDep, session: 
     if not sess.allows(request.cookies.get(sess.cookie)):
         return JSONResponse({"error": {"field": "session", "message": "only the presenter may move the slides"}},
                             403)
-    deck = build_deck(library, sess.module)
+    deck = load_deck(settings, library, sess.module)
     index = deck.index(position.slide) if deck else None
     if deck is None or index is None:
         return JSONResponse({"error": {"field": "slide", "message": f"no slide '{position.slide}' in this deck"}},

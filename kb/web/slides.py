@@ -14,8 +14,9 @@ import html
 import math
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from kb.courses import Course
 from kb.library import DocumentView, Library
 
 LINE_UNITS = 46
@@ -45,7 +46,7 @@ class Atom:
 @dataclass
 class Slide:
     key: str
-    kind: str  # "title", "section" or "end"
+    kind: str  # "title", "section" or "end"; in a course deck also "course" and "day"
     section: str | None = None
     level: int = 2
     part: int = 1
@@ -55,13 +56,17 @@ class Slide:
     """The parent `##` heading of a `###` slide, per language."""
     bodies: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    docs: dict[str, DocumentView] = field(default_factory=dict)
+    """The module's documents, for a title or closing slide (version, date, disclaimer, sources)."""
 
 
 @dataclass
 class Deck:
     module: str
+    """The module's name, or `course:<name>` for a course deck."""
     docs: dict[str, DocumentView]
     slides: list[Slide]
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -206,14 +211,18 @@ def build_deck(library: Library, module: str) -> Deck | None:
     return cached[module]
 
 
-def _build(library: Library, module: str) -> Deck | None:
+def _build(library: Library, module: str, sections: list[str] | None = None) -> Deck | None:
     langs = library.languages(module)
     if not langs:
         return None
     docs = {L: d for L in langs if (d := library.document(module, L)) is not None}
-    slides = [Slide(TITLE_KEY, "title", headings={L: d.title for L, d in docs.items()})]
+    titles = {L: d.title for L, d in docs.items()}
+    slides = [Slide(TITLE_KEY, "title", headings=titles, docs=docs)]
     headings: dict[str, dict[str, str]] = {}
     for row in library.compare(module, langs):
+        if sections is not None and row.id not in sections and not (
+                row.level == 3 and any(c and c.parent in sections for c in row.cells.values())):
+            continue
         cells = {L: c for L, c in row.cells.items() if c is not None}
         headings[row.id] = {L: c.heading for L, c in cells.items()}
         parent = next((c.parent for c in cells.values() if c.parent), None)
@@ -229,8 +238,33 @@ def _build(library: Library, module: str) -> Deck | None:
             key = row.id if i == 1 else f"{row.id}.{i}"
             slides.append(Slide(key, "section", row.id, row.level, i, len(parts), headings[row.id], kickers, part,
                                 notes if i == 1 else {}))
-    slides.append(Slide(END_KEY, "end", headings={L: d.title for L, d in docs.items()}))
-    return Deck(module, docs, slides)
+    slides.append(Slide(END_KEY, "end", headings=titles, docs=docs))
+    return Deck(module, docs, slides, titles)
+
+
+def build_course_deck(library: Library, course: Course) -> tuple[Deck, list[str]]:
+    """One deck for a whole course: its title slide, then per day a divider and each module's slides (only the
+    sections named, with their subsections), keys prefixed by the module; and what was left out (unknown modules
+    or sections), for the agenda page to say."""
+    titles = dict(course.titles)
+    slides = [Slide(TITLE_KEY, "course", headings=titles)]
+    missing: list[str] = []
+    docs: dict[str, DocumentView] = {}
+    for d, day in enumerate(course.days, 1):
+        slides.append(Slide(f"_day{d}", "day", headings=day.titles))
+        for item in day.items:
+            deck = _build(library, item.module, item.sections)
+            if deck is None:
+                missing.append(item.module)
+                continue
+            known = {s.section for s in deck.slides}
+            missing += [f"{item.module}#{sid}" for sid in item.sections or [] if sid not in known]
+            for L, doc in deck.docs.items():
+                docs.setdefault(L, doc)
+            for s in deck.slides[:-1]:  # a module's closing slide would interrupt the day
+                slides.append(replace(s, key=f"{item.module}.{s.key}"))
+    slides.append(Slide(END_KEY, "end", headings=titles, docs=docs))
+    return Deck(f"course:{course.name}", docs, slides, titles), missing
 
 
 def _visible(fragment: str) -> bool:

@@ -12,7 +12,7 @@
   var body = document.body;
   var role = body.getAttribute("data-role");
   var session = body.getAttribute("data-session");
-  var module = body.getAttribute("data-module");
+  var modules = (body.getAttribute("data-modules") || "").split(" ").filter(Boolean);
   var build = body.getAttribute("data-build");
   var drives = body.hasAttribute("data-drives");
   var main = document.getElementById("main");
@@ -243,7 +243,7 @@
       });
       source.addEventListener("build", function (e) {
         var data = JSON.parse(e.data);
-        if ((data.modules || []).indexOf(module) >= 0) {
+        if ((data.modules || []).some(function (m) { return modules.indexOf(m) >= 0; })) {
           reloadAtCurrent();
         } else if (data.build) {
           build = data.build;
