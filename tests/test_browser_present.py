@@ -10,11 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import test_browser as _browser_tests
 from tests.conftest import edit
 from tests.test_browser import Tab, expect
-
-browser, compiled_catalogs = _browser_tests.browser, _browser_tests.compiled_catalogs  # shared fixtures
 
 pytestmark = pytest.mark.browser
 
