@@ -26,7 +26,7 @@ HELD_OUT = ["gastric-cancer", "nasopharyngeal-carcinoma", "immune-checkpoint-inh
 ORDERS = ["zh,vi", "vi,zh", "en,vi", "vi,en", "zh,en"]
 MEASURE = """() => { const s = document.querySelector('#main > .slide.current');
   const cols = [...s.querySelectorAll('.slide-col')].map(c => c.getBoundingClientRect().bottom);
-  const texts = [...s.querySelectorAll('.slide-body p, .slide-body li')];
+  const texts = [...s.querySelectorAll('.slide-body p, .slide-body li, .slide-body td, .slide-body th')];
   return {fit: parseFloat(s.style.getPropertyValue('--fit') || '1'), over: s.scrollHeight > s.clientHeight + 1,
           bottom: Math.max(0, ...cols),
           smallest: Math.min(99, ...texts.map(t => parseFloat(getComputedStyle(t).fontSize)))}; }"""

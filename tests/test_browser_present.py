@@ -60,7 +60,7 @@ def test_a_deck_is_navigated_with_the_keyboard_and_fits_the_screen(browser, live
         page.evaluate(f"location.hash = '{key}'")
         expect(page.locator("body")).to_have_attribute("data-current", key)
         m = page.evaluate("""() => { const s = document.querySelector('#main > .slide.current');
-            const texts = [...s.querySelectorAll('.slide-body p, .slide-body li, .slide-meta')];
+            const texts = [...s.querySelectorAll('.slide-body p, .slide-body li, .slide-body td, .slide-meta')];
             return {over: s.scrollHeight > s.clientHeight + 1,
                     smallest: Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize)))}; }""")
         assert not m["over"], key

@@ -21,7 +21,7 @@ from kb.library import DocumentView, Library
 
 LINE_UNITS = 46
 """Half-em widths in a line of a slide column at the primary type size (880 px / 19 px); a CJK character is 2."""
-LINES_PER_SLIDE = 17
+LINES_PER_SLIDE = 16
 """Lines of body text that fit under a slide's heading at that size."""
 TITLE_KEY, END_KEY = "_title", "_end"
 """Keys of the title and closing slides; section ids never start with '_'."""
@@ -125,7 +125,7 @@ def _block_lines(tag: str, piece: str) -> float:
         cols = max(1, piece.count("<th") or piece.split("</tr>")[0].count("<td"))
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", piece, re.S)
         widest = max((text_units(c) for c in cells), default=1)
-        return rows * _lines(widest, LINE_UNITS // cols) * 0.8 + 0.5
+        return rows * _lines(widest, LINE_UNITS // cols) * 1.1 + 0.5
     if tag == "pre":
         return piece.count("\n") + 1
     return _lines(text_units(piece)) + 0.4

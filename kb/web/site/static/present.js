@@ -30,15 +30,17 @@
   var started = Date.now();
   var slideStarted = Date.now();
 
+  var MIN_FIT = 32 / 38;
   function fit(slide) {
-    /* Shrink a slide's type until it fits, never below 32/38 of the primary size (32 px at 1920x1080). */
+    /* Shrink the primary column's type until the slide fits, never below the second language's 32 px (at
+       1920x1080); the second column is already at that floor. */
     if (role === "follow") {
       return;
     }
     var scale = 1;
     slide.style.setProperty("--fit", "1");
-    while (slide.scrollHeight > slide.clientHeight + 1 && scale > 0.85) {
-      scale -= 0.03;
+    while (slide.scrollHeight > slide.clientHeight + 1 && scale > MIN_FIT + 0.001) {
+      scale = Math.max(MIN_FIT, scale - 0.03);
       slide.style.setProperty("--fit", String(scale));
     }
   }
