@@ -139,7 +139,8 @@ def main() -> None:
         "is a server-sent events client on the session's channel (all phones in one asyncio process beside the "
         "server, so the latency includes that client's own scheduling). Latency: from sending the presenter's "
         "POST to a phone having the event. The first row is the reference (one phone), measured in the same run "
-        "against the same server.", "",
+        "against the same server. The server answers no search in this run, so its resident size does not include "
+        "a loaded query embedder.", "",
         table(["run", "deliveries", "changes lost", "p50 ms", "p95 ms", "max ms", "RSS before MB",
                "RSS with phones MB", "RSS at end MB"], rows)])
     print(body)

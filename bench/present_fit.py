@@ -75,7 +75,8 @@ def main() -> None:
         "1920x1080. *Overflowing*: content cut off after the shrink-to-fit; *shrunk*: type reduced to fit (never "
         "below 32 px); *smallest text*: the smallest body text size seen; *fill*: the lowest text's bottom as a share "
         "of the screen height (median, 10th percentile). The split budget was set on the tune modules; the "
-        "held-out row is the figure to quote.", "",
+        "held-out row is the figure to quote. What overflows is a single table or block taller than the screen "
+        "at 32 px: tables are never cut, so such a slide needs a `---` break or a shorter table in the source.", "",
         table(["set", "modules", "slides", "overflowing", "shrunk", "smallest text px", "fill p50", "fill p10"],
               rows)])
     print(body)
