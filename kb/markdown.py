@@ -49,14 +49,21 @@ def _lift_notes(state: StateCore) -> None:
     """Move every `::: notes` block (its tokens, without the container) into `env["notes"]`."""
     kept: list[Token] = []
     notes: list[Token] = state.env.setdefault("notes", [])
-    depth = 0
+    problems: list[tuple[int, str]] = state.env.setdefault("notes_problems", [])
+    depth, opened = 0, 0
     for tok in state.tokens:
         if tok.type == "container_notes_open":
             depth += 1
+            opened = (tok.map[0] + 1) if tok.map else 0
         elif tok.type == "container_notes_close":
             depth -= 1
+            if not tok.markup:  # closed by the end of the text, not by a ':::' line
+                problems.append((opened, "speaker notes opened here are never closed: end them with a ':::' line"))
         elif depth:
             notes.append(tok)
+            if tok.type == "heading_open":
+                line = (tok.map[0] + 1) if tok.map else opened
+                problems.append((line, "a heading inside speaker notes: close the notes with ':::' before it"))
         else:
             kept.append(tok)
     state.tokens = kept

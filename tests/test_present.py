@@ -147,3 +147,19 @@ def test_lan_addresses_are_announced_only_for_every_interface(monkeypatch) -> No
     if lines[0].startswith("on the room's network"):
         assert all(":8123" in line for line in lines)
         assert os.environ["KB_PUBLIC_URL"].endswith(":8123")
+
+
+def test_unclosed_notes_or_a_heading_inside_them_is_an_error_at_its_line(tmp_path) -> None:  # noqa: ANN001
+    from kb.content import parse_document
+
+    head = ("---\nmodule: m\ntitle: T\nlang: en\nversion: \"1\"\nupdated: 2026-12-01\nstatus: draft\n"
+            "sources: [S]\ndisclaimer: D\n---\n\n")
+    path = tmp_path / "m" / "en.md"
+    path.parent.mkdir()
+    path.write_text(head + "## A {#a}\n\nText.\n\n::: notes\nSay it.\n\n## B {#b}\n\nMore.\n", encoding="utf-8")
+    doc, findings = parse_document(path)
+    notes = [(f.line, f.rule, f.severity) for f in findings if f.rule == "notes"]
+    assert sorted(notes) == [(16, "notes", "error"), (19, "notes", "error")]  # the ::: line, the heading
+    path.write_text(head + "## A {#a}\n\nText.\n\n::: notes\nSay it.\n:::\n\n## B {#b}\n\nMore.\n", encoding="utf-8")
+    doc, findings = parse_document(path)
+    assert not [f for f in findings if f.rule == "notes"] and [s.id for s in doc.sections] == ["a", "b"]
