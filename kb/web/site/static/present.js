@@ -284,8 +284,12 @@
       return;
     }
     forms.sort(function (a, b) { return b.length - a.length; });
-    var esc = forms.map(function (f) { return f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
-    var re = new RegExp("(" + esc.join("|") + ")", "gi");
+    /* Latin-script forms match whole words only ("gan" is not inside "gant"); CJK forms match anywhere. */
+    var esc = forms.map(function (f) {
+      var e = f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      return /[\u2e80-\u9fff]/.test(f) ? e : "(?<![\\p{L}\\p{N}])" + e + "(?![\\p{L}\\p{N}])";
+    });
+    var re = new RegExp("(" + esc.join("|") + ")", "giu");
     main.querySelectorAll(".slide-body, .slide-heading").forEach(function (root) {
       var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
       var nodes = [];
