@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 # torch==2.13.0 is the CPU build on disk; an unpinned torch would pull multi-GB CUDA packages.
 PIPFLAGS := -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev serve index check test test-fast bench reliability browser-deps clean \
+.PHONY: install install-dev serve present index check test test-fast bench reliability browser-deps clean \
         i18n-extract i18n-update i18n-compile
 
 $(BIN)/python:
@@ -28,6 +28,11 @@ install-dev: $(VENV)/.dev-installed i18n-compile
 
 serve: install
 	$(BIN)/kb serve --watch
+
+# Trainer mode on the room's network: every interface, one worker (sessions live in its memory), no content
+# watching; it prints the LAN URL that phones and the session QR codes use.
+present: install
+	$(BIN)/kb serve --host 0.0.0.0 --workers 1
 
 index: install
 	$(BIN)/kb index

@@ -203,6 +203,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _build(settings)
     url = f"http://{settings.host}:{settings.port}"
     token = _edit_token(args, settings)
+    from kb.web.lan import announce  # trainer mode: the LAN URL phones use, printed and given to the QR codes
+
+    for line in announce(settings.host, settings.port):
+        print(line, file=sys.stderr)
     if args.workers == 1:
         _serve_one(settings, args.watch, url, token if args.edit else None, args.edit)
     else:

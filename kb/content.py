@@ -136,7 +136,9 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
         return None, [Finding(shown, line, "encoding", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}); "
                               "save the file as UTF-8")]
     text = text.removeprefix("\ufeff")
-    tokens = parser().parse(text)
+    env: dict = {}
+    tokens = parser().parse(text, env)
+    notes_findings = [Finding(shown, line, "notes", message) for line, message in env.get("notes_problems", [])]
     if not tokens or tokens[0].type != "front_matter":
         return None, [Finding(shown, 1, "front-matter", "missing YAML front matter: the file must start with a "
                               "'---' line, the fields, and a closing '---' line")]
@@ -153,7 +155,7 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
     findings += _check_fields(doc)
     sections, section_findings = _read_sections(tokens[1:], lines, body_start, shown)
     doc.sections = sections
-    return doc, findings + section_findings + _read_recommendations(tokens, sections, shown)
+    return doc, findings + section_findings + _read_recommendations(tokens, sections, shown) + notes_findings
 
 
 def display_path(path: Path) -> str:

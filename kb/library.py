@@ -58,6 +58,12 @@ class DocumentView:
     def translation_of(self) -> str | None:
         return self.meta.get("translation_of")
 
+    @property
+    def notes(self) -> dict[str, str]:
+        """Speaker notes HTML by section id (the build keeps them beside the metadata, out of the section text:
+        never searchable, never on an audience page)."""
+        return dict(self.meta.get("_speaker_notes") or {})
+
     def section(self, section_id: str) -> SectionView | None:
         return next((s for s in self.sections if s.id == section_id), None)
 

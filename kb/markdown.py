@@ -12,7 +12,12 @@ there is a network, but they are marked: `rel="noopener noreferrer"` (the opened
 no referrer), `class="external"`, the address as a tooltip, and a visible ↗ after the text, so nobody in an
 offline training room clicks one expecting a page of the library. An outside image would be a request to another
 host from every reader (and the CSP blocks it anyway), so it becomes such a link to the image, its alt text as
-the link text."""
+the link text.
+
+Speaker notes are a `::: notes` container (mdit-py-plugins' container plugin). Another core rule lifts them out of
+the token stream, so the rendered HTML, the plain text (what is embedded, keyword-indexed and hashed for
+translation stamps) never contain them; `notes_html()` renders them on their own for the presenter view. Notes
+are therefore not searchable and editing them never marks a translation outdated."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.recommendations import Recommendation, grade_label, scan_inline
@@ -134,12 +140,37 @@ def _render_external_mark(self: object, tokens: list[Token], idx: int, options: 
     return '<span class="external-mark" aria-hidden="true">\u2197</span>'
 
 
+def _lift_notes(state: StateCore) -> None:
+    """Move every `::: notes` block (its tokens, without the container) into `env["notes"]`."""
+    kept: list[Token] = []
+    notes: list[Token] = state.env.setdefault("notes", [])
+    problems: list[tuple[int, str]] = state.env.setdefault("notes_problems", [])
+    depth, opened = 0, 0
+    for tok in state.tokens:
+        if tok.type == "container_notes_open":
+            depth += 1
+            opened = (tok.map[0] + 1) if tok.map else 0
+        elif tok.type == "container_notes_close":
+            depth -= 1
+            if not tok.markup:  # closed by the end of the text, not by a ':::' line
+                problems.append((opened, "speaker notes opened here are never closed: end them with a ':::' line"))
+        elif depth:
+            notes.append(tok)
+            if tok.type == "heading_open":
+                line = (tok.map[0] + 1) if tok.map else opened
+                problems.append((line, "a heading inside speaker notes: close the notes with ':::' before it"))
+        else:
+            kept.append(tok)
+    state.tokens = kept
+
+
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     """The shared parser; building one costs more than parsing a module, so it is cached."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     md.use(front_matter_plugin)
+    md.use(container_plugin, "notes")
     md.core.ruler.after("block", "heading_ids", _heading_ids)
     md.core.ruler.after("heading_ids", "rec_blocks", _rec_blocks)
     md.core.ruler.after("inline", "rec_tokens", _rec_tokens)
@@ -147,6 +178,10 @@ def parser() -> MarkdownIt:
     md.core.ruler.push("external_links", _external_links)
     md.add_render_rule("external_mark", _render_external_mark)
     # Script-bearing and local-file schemes are never links (the text stays as written).
+
+
+    md.core.ruler.push("lift_notes", _lift_notes)  # last: after the inline rule has parsed their text
+    # Links to the outside web are not followed in a training room; keep them as text-looking links only.
     md.validateLink = lambda url: not url.lower().startswith(("javascript:", "vbscript:", "file:", "data:"))
     return md
 
@@ -154,6 +189,15 @@ def parser() -> MarkdownIt:
 def render_html(markdown: str) -> str:
     """HTML for a Markdown body; raw HTML in the source is escaped, never passed through."""
     return parser().render(markdown)
+
+
+def notes_html(markdown: str) -> str:
+    """HTML of the `::: notes` blocks of a Markdown body (speaker notes), "" when it has none."""
+    md = parser()
+    env: dict = {}
+    md.parse(markdown, env)
+    notes = env.get("notes") or []
+    return md.renderer.render(notes, md.options, env) if notes else ""
 
 
 def plain_text(markdown: str, *, with_recs: bool = False) -> str:

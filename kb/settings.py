@@ -33,6 +33,8 @@ class Settings:
     glossary_expansion: bool = True
     site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
     translations_dir: Path = field(default_factory=lambda: WEB_DATA / "translations")
+    courses_dir: Path = Path("courses")
+    """Course files for the trainer mode (`courses/<name>.yaml`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -46,8 +48,10 @@ class Settings:
             env["embedder"] = v
         if v := os.environ.get("KB_ALLOWED_HOSTS"):
             env["allowed_hosts"] = tuple(h.strip() for h in v.split(",") if h.strip())
+        if v := os.environ.get("KB_COURSES"):
+            env["courses_dir"] = Path(v)
         env.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("content_dir", "index_dir", "site_dir", "translations_dir"):
+        for key in ("content_dir", "index_dir", "site_dir", "translations_dir", "courses_dir"):
             if key in env:
                 env[key] = Path(env[key])  # type: ignore[arg-type]
         return replace(cls(), **env)  # type: ignore[arg-type]

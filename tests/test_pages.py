@@ -33,8 +33,9 @@ PAGES = [
     "/translate/cancer-pain/zh",
 ]
 # The nav labels and site name, per UI language: if these show, the catalog of that language is in use.
-NAV = {"zh": ("搜索", "专题", "术语表", "翻译"), "en": ("Search", "Modules", "Glossary", "Translation"),
-       "vi": ("Tìm kiếm", "Chuyên đề", "Thuật ngữ", "Bản dịch")}
+NAV = {"zh": ("搜索", "专题", "术语表", "翻译", "课程"),
+       "en": ("Search", "Modules", "Glossary", "Translation", "Courses"),
+       "vi": ("Tìm kiếm", "Chuyên đề", "Thuật ngữ", "Bản dịch", "Khóa học")}
 SITE = {"zh": "肿瘤诊疗指南库", "en": "Oncology Guideline Library", "vi": "Thư viện hướng dẫn ung bướu"}
 NOT_FOUND = {"zh": "页面未找到", "en": "Page not found", "vi": "Không tìm thấy trang"}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")

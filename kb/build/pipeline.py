@@ -28,7 +28,7 @@ from kb.corpus import Corpus, content_files, load_corpus
 from kb.embedders import Embedder, get_embedder
 from kb.errors import KbError
 from kb.glossary import GLOSSARY_FILE
-from kb.markdown import render_html
+from kb.markdown import notes_html, render_html
 from kb.settings import Settings
 from kb.store import (
     FORMAT,
@@ -231,13 +231,23 @@ class _ProgressLog:
               file=sys.stderr, flush=True)
 
 
+NOTES_KEY = "_speaker_notes"
+"""Where a build keeps a document's speaker notes: {section id: notes HTML} in its stored metadata, so the store
+needs no new column; front matter keys never start with '_'. Notes are not in any section's text or HTML."""
+
+
+def _with_notes(doc: Document) -> dict:
+    notes = {s.id: html for s in doc.sections if (html := notes_html(s.markdown))}
+    return {**doc.meta, NOTES_KEY: notes} if notes else doc.meta
+
+
 def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: list[Chunk],
            vectors: np.ndarray) -> None:
     by_place = {(d.display_path, s.line): (d.module, d.lang, s.id) for d in docs for s in d.sections}
     by_path = {d.display_path: (d.module, d.lang) for d in docs}
     for d in docs:
         writer.add_document(
-            DocumentRow(d.module, d.lang, d.display_path, d.title, d.meta, render_html(d.body)),
+            DocumentRow(d.module, d.lang, d.display_path, d.title, _with_notes(d), render_html(d.body)),
             [SectionRow(d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
                         render_html(s.markdown)) for n, s in enumerate(d.sections)])
     writer.add_recommendations([

@@ -15,7 +15,7 @@ from kb.errors import KbError
 from kb.recommendations import filter_values
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from kb.web import api, apidocs, events, glossary, hardening, pages, translate
+from kb.web import api, apidocs, courses, events, glossary, handouts, hardening, pages, present, translate
 from kb.web.security import SecurityHeaders
 from kb.web.templating import Renderer
 
@@ -39,6 +39,10 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(api.router)
     app.include_router(events.router)
     apidocs.install(app)
+    app.include_router(present.router)  # trainer mode: slides, presenter view, phones following
+    app.include_router(present.api_router)
+    app.include_router(handouts.router)
+    app.include_router(courses.router)
     pages.install(app, kb.settings)
     glossary.install(app)
     app.include_router(translate.router)

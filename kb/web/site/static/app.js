@@ -66,6 +66,22 @@
     }
     var chosen = (form.getAttribute("data-chosen") || "").split(",").filter(Boolean);
     var boxes = $all("input[type=checkbox][name=langs]", form);
+    var LANGS_KEY = "kb.compareLangs";
+    /* The languages last chosen are remembered: a side-by-side page opened without ?langs= shows them. */
+    try {
+      var stored = (window.localStorage.getItem(LANGS_KEY) || "").split(",").filter(Boolean);
+      var offered = boxes.map(function (b) { return b.value; });
+      var usable = stored.filter(function (L) { return offered.indexOf(L) >= 0; });
+      if (!/[?&]langs=/.test(window.location.search) && usable.length >= 2 && usable.join(",") !== chosen.join(",")) {
+        window.location.replace(form.getAttribute("action") + "?langs=" + usable.join(",") + window.location.hash);
+        return;
+      }
+      if (/[?&]langs=/.test(window.location.search)) {
+        window.localStorage.setItem(LANGS_KEY, chosen.join(","));
+      }
+    } catch (e) {
+      /* storage disabled: nothing is remembered */
+    }
     $all("[data-nojs]", form).forEach(function (el) {
       el.hidden = true;
     });
@@ -84,6 +100,23 @@
       event.preventDefault();
     });
   }
+
+  /* --- side-by-side "go to section" menu: it closes once a section is chosen, or on Escape --- */
+  function initJumpMenu() {
+    $all("details.jump").forEach(function (menu) {
+      menu.addEventListener("click", function (event) {
+        if (event.target.closest && event.target.closest("a[href^='#']")) {
+          menu.removeAttribute("open");
+        }
+      });
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      $all("details.jump[open]").forEach(function (menu) { menu.removeAttribute("open"); });
+    }
+  });
 
   /* --- search as you type --- */
   function initSearch() {
@@ -326,6 +359,7 @@
   function init() {
     initLargeType();
     initLangPicker();
+    initJumpMenu();
     initSearch();
   }
 
@@ -333,6 +367,7 @@
   document.addEventListener("kb:refreshed", function () {
     initLargeType();
     initLangPicker();
+    initJumpMenu();
   });
 
   if (document.readyState === "loading") {
