@@ -240,7 +240,11 @@ class Position(BaseModel):
     blank: bool = False
 
 
-@api_router.post("/{session}/position")
+@api_router.post("/{session}/position", responses={
+    400: {"description": "a body that cannot be read as JSON"},
+    403: {"description": "the caller is not the session's presenter (no presenter cookie)"},
+    404: {"description": "no such presentation session"},
+    422: {"description": "a bad body, or a slide that is not in the deck"}})
 def publish_position(request: Request, kb: KbDep, settings: SettingsDep, library: LibraryDep, session: str,
                      position: Annotated[Position, Body()]) -> JSONResponse:
     """Move the audience of a session to a slide; only the session's presenter (its cookie) may."""
