@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
+from bench.server import start_kb_server  # noqa: E402
 
 MODULE = "tace"
 
@@ -39,21 +40,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, index: Path, content: Path) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--no-build", "--port", str(port),
-                               "--index", str(index), "--content", str(content)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None:
-            raise SystemExit("the server exited while starting")
-        time.sleep(0.3)
-    server.kill()
-    raise SystemExit("the server did not start")
+    return start_kb_server(content, index, port, wait=180)
 
 
 async def phone(base: str, session: str, got: dict[int, float], ready: asyncio.Event, stop: asyncio.Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -13,12 +14,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_kb_server(content: Path, index: Path, port: int, *extra: str, wait: float = 120) -> subprocess.Popen:
+def start_kb_server(content: Path, index: Path, port: int, *extra: str, wait: float = 120,
+                    env: dict[str, str] | None = None) -> subprocess.Popen:
     """`kb serve --no-build` over an existing index, returned once /api/health answers."""
     cmd = [sys.executable, "-m", "kb.cli", "serve", "--no-build", "--content", str(content), "--index", str(index),
            "--port", str(port), *extra]
     log = tempfile.TemporaryFile()  # a file, not a pipe: a long run's log must never block the server
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT,
+                            env={**os.environ, **(env or {})})
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import provenance, replace_block, table  # noqa: E402
+from bench.server import start_kb_server  # noqa: E402
 from kb.build import build_index  # noqa: E402
 from kb.build.chunking import chunk_document  # noqa: E402
 from kb.corpus import load_corpus  # noqa: E402
@@ -167,19 +168,8 @@ def in_process(settings: Settings, queries: list[str], bare: dict, work: Path) -
 
 
 def serve(settings: Settings, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "kb.cli", "serve", "--no-build", "--content", str(settings.content_dir),
-           "--index", str(settings.index_dir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                            env={**os.environ, "KB_EMBEDDER": settings.embedder})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("kb serve did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+    return start_kb_server(settings.content_dir, settings.index_dir, port, wait=60,
+                           env={"KB_EMBEDDER": settings.embedder})
 
 
 def peak_rss_mb(pid: int) -> float:

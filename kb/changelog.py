@@ -11,11 +11,10 @@ What `kb check` can know without the file's history (it never reads git):
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from kb.content import Document, Finding
+from kb.content import Document, Finding, is_iso_date
 
 ENTRY_KEYS = ("version", "date", "summary")
 
@@ -76,7 +75,7 @@ def check_changes(doc: Document) -> list[Finding]:
         if "version" in item and not isinstance(item["version"], str):
             out.append(Finding(shown, line, "changes", f"change {n}: quote the version (\"{item['version']}\"), "
                                "or YAML reads 1.10 as the number 1.1", "warning"))
-        if "date" in item and not _iso_date(item["date"]):
+        if "date" in item and not is_iso_date(item["date"]):
             out.append(Finding(shown, line, "changes", f"change {n}: date '{item['date']}' is not YYYY-MM-DD"))
     if any(f.severity == "error" for f in out):
         return out
@@ -86,7 +85,7 @@ def check_changes(doc: Document) -> list[Finding]:
         out.append(Finding(shown, line, "changes", f"the newest change is version {changes[0].version} but the "
                            f"module is version {version}: add an entry for {version} at the top", "warning"))
     updated = str(doc.meta.get("updated", ""))
-    if _iso_date(updated) and changes[0].date > updated:
+    if is_iso_date(updated) and changes[0].date > updated:
         out.append(Finding(shown, line, "changes", f"the newest change is dated {changes[0].date}, after "
                            f"updated ({updated})", "warning"))
     seen: set[str] = set()
@@ -129,11 +128,3 @@ def compare_changes(source: Document, doc: Document, outdated: list[str]) -> lis
     return out
 
 
-def _iso_date(value: object) -> bool:
-    if isinstance(value, dt.date):
-        return True
-    try:
-        dt.date.fromisoformat(str(value))
-    except ValueError:
-        return False
-    return True

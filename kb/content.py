@@ -203,7 +203,7 @@ def _check_fields(doc: Document) -> list[Finding]:
         bad("module", f"module '{meta['module']}' disagrees with the folder '{doc.module}'")
     if "status" in meta and meta["status"] not in STATUSES:
         bad("status", f"status '{meta['status']}' is not one of: {', '.join(STATUSES)}")
-    if "updated" in meta and not _is_iso_date(meta["updated"]):
+    if "updated" in meta and not is_iso_date(meta["updated"]):
         bad("updated", f"updated '{meta['updated']}' is not an ISO date (YYYY-MM-DD)")
     sources = meta.get("sources")
     if sources is not None and (not isinstance(sources, list) or not all(isinstance(s, str) for s in sources)):
@@ -222,7 +222,8 @@ def _check_fields(doc: Document) -> list[Finding]:
     return out
 
 
-def _is_iso_date(value: object) -> bool:
+def is_iso_date(value: object) -> bool:
+    """A date, or text in YYYY-MM-DD form."""
     if isinstance(value, dt.date):
         return True
     try:

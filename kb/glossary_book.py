@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.glossary import Glossary, Term
-from kb.text import CJK, fold, tokens
+from kb.text import CJK, contains_form, fold, tokens
 
 VI_ALPHABET = "AĂÂBCDĐEÊGHIKLMNOÔƠPQRSTUƯVXY"
 """The 29 letters of the Vietnamese alphabet in dictionary order (F, J, W, Z come only in loanwords)."""
@@ -89,19 +89,6 @@ def _first_token(form: str) -> str:
     return found[0] if found else ""
 
 
-def _names(text: str, form: str) -> bool:
-    """Whether folded text contains a folded form: anywhere for Chinese, as whole words otherwise."""
-    if not form:
-        return False
-    if CJK.search(form):
-        return form in text
-    start = text.find(form)
-    while start >= 0:
-        end = start + len(form)
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-            return True
-        start = text.find(form, start + 1)
-    return False
 
 
 def latin_letter(text: str) -> str:
@@ -153,7 +140,7 @@ class GlossaryBook:
                      for L in {s[1] for s in self._sections}}
             for module, lang, section, heading, text, words in self._sections:
                 # the first keyword token of a form must be among the section's: skips most sections at once
-                if any(first in words and _names(text, f) for f, first in forms[lang]):
+                if any(first in words and contains_form(text, f) for f, first in forms[lang]):
                     places.setdefault((module, section), {})[lang] = heading
             entry.usage = [Usage(m, s, h) for (m, s), h in places.items()]
         return entry.usage

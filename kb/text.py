@@ -90,3 +90,19 @@ def fts_query(words: list[str]) -> str:
     """An FTS5 MATCH expression that ORs the tokens, each quoted so no token is read as FTS syntax."""
     unique = list(dict.fromkeys(words))
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique)
+
+
+def contains_form(text: str, form: str) -> bool:
+    """Whether (folded) text contains a (folded) term form: anywhere for Chinese, as whole words otherwise, so
+    `gan` is not found inside `ganh` nor `PE` inside `PET`."""
+    if not form:
+        return False
+    if CJK.search(form):
+        return form in text
+    start = text.find(form)
+    while start >= 0:
+        end = start + len(form)
+        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            return True
+        start = text.find(form, start + 1)
+    return False

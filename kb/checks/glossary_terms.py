@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kb.glossary import Glossary, Term
-from kb.text import CJK, fold
+from kb.text import contains_form, fold
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,12 @@ def glossary_issues(glossary: Glossary, source: str, source_lang: str, translati
         if source_lang not in langs or not term.forms.get(lang):
             continue
         forms = list(term.forms[lang]) + list(term.abbr)
-        if term.id not in found_here and not any(_contains(folded, fold(f)) for f in forms):
+        if term.id not in found_here and not any(contains_form(folded, fold(f)) for f in forms):
             out.append(GlossaryIssue("missing", term, lang))
     for term in glossary.terms:
         for form in getattr(term, "deprecated", {}).get(lang, ()):
-            if _contains(folded, fold(form)):
+            if contains_form(folded, fold(form)):
                 out.append(GlossaryIssue("deprecated", term, lang, form))
     return out
 
 
-def _contains(text: str, form: str) -> bool:
-    if not form:
-        return False
-    if CJK.search(form):
-        return form in text
-    start = text.find(form)
-    while start >= 0:
-        end = start + len(form)
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-            return True
-        start = text.find(form, start + 1)
-    return False
