@@ -23,7 +23,7 @@ import numpy as np
 from kb import LANGS
 from kb.build.chunking import CHUNKER_VERSION, chunk_document
 from kb.build.statistics import VOCABULARY_LANGS, language_means, vocabulary
-from kb.content import Document, Finding, parse_document
+from kb.content import Document, Finding, display_path, parse_document
 from kb.corpus import Corpus, content_files, load_corpus
 from kb.embedders import Embedder, get_embedder
 from kb.errors import KbError
@@ -133,7 +133,6 @@ def _documents(settings: Settings, corpus: Corpus, writer: BuildWriter) -> tuple
     """What this build indexes: every file without errors, and for a file with errors its last good version
     from the live build when there is one. Good files are copied into the build as the next last good ones."""
     root = Path(settings.content_dir)
-    live = layout.current_build(settings.index_dir)
     bad = {f.path for f in corpus.errors()}
     docs = corpus.indexable()
     for d in docs:
@@ -143,15 +142,14 @@ def _documents(settings: Settings, corpus: Corpus, writer: BuildWriter) -> tuple
     good = {(d.module, d.lang) for d in docs}
     for path in sorted(root.glob("*/*.md")):
         module, lang = path.parent.name, path.stem
-        if lang not in LANGS or (module, lang) in good or _shown(path) not in bad:
+        if lang not in LANGS or (module, lang) in good or display_path(path) not in bad:
             continue
         rel = f"{module}/{lang}.md"
-        old = (live / "sources" / module / f"{lang}.md") if live else None
-        if old is not None and old.is_file():
-            writer.save_source(module, lang, old.read_bytes())
-            doc, _ = parse_document(writer.tmp / "sources" / module / f"{lang}.md")
+        old = layout.last_good_source(settings.index_dir, module, lang)
+        if old is not None:
+            doc, _ = parse_document(writer.save_source(module, lang, old))
             if doc is not None:
-                doc.path, doc.display_path = path, _shown(path)
+                doc.path, doc.display_path = path, display_path(path)
                 docs.append(doc)
                 held_back.append(rel)
                 continue
@@ -161,16 +159,10 @@ def _documents(settings: Settings, corpus: Corpus, writer: BuildWriter) -> tuple
     return docs, held_back, sorted(set(skipped))
 
 
-def _shown(path: Path) -> str:
-    from kb.content import display_path
-
-    return display_path(path)
-
-
 def _in_content(corpus: Corpus, text: str) -> str:
     """A finding's path or message with file names relative to the content folder: the index is served, and a
     response must not show where the server keeps its files."""
-    return text.replace(_shown(corpus.root) + os.sep, "")
+    return text.replace(display_path(corpus.root) + os.sep, "")
 
 
 def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],

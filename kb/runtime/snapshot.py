@@ -34,16 +34,9 @@ class Snapshot:
     def errors(self) -> list[dict[str, Any]]:
         """Error findings of the content this build was made from (files served from their last good version
         or skipped), as the API shows them: content paths, never server paths."""
-        return [{"path": content_path(f.path, f.module, f.lang), "line": f.line, "rule": f.rule,
+        return [{"path": f.path, "line": f.line, "rule": f.rule,
                  "message": f.message, "module": f.module, "lang": f.lang}
                 for f in self.reader.findings if f.severity == "error"]
-
-
-def content_path(path: str, module: str | None, lang: str | None) -> str:
-    """A finding's file as the content folder names it (`tace/en.md`), never a path on the server."""
-    if module and lang and path.endswith(f"{module}/{lang}.md"):
-        return f"{module}/{lang}.md"
-    return path.rsplit("/", 1)[-1]
 
 
 def load_snapshot(settings: Settings, embedder: Embedder, reader: BuildReader | None = None) -> Snapshot:

@@ -24,6 +24,9 @@ from kb.store.errors import IndexBusyError
 from kb.store.manifest import MANIFEST, Manifest, read_manifest_file
 
 POINTER = "CURRENT"
+SOURCES = "sources"
+"""`builds/<id>/sources/<module>/<lang>.md`: the exact bytes of each file a build indexed without errors, so that a
+later build can keep serving a file's last good version while its current one has errors."""
 KEEP_PREVIOUS = 1
 """Finished builds kept besides the live one: a server that has not swapped yet still reads from its own."""
 
@@ -50,6 +53,15 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     """The live build's manifest (checked for shape, not its files), or None when there is no build."""
     build = current_build(index_dir)
     return read_manifest_file(build / MANIFEST) if build else None
+
+
+def last_good_source(index_dir: Path, module: str, lang: str) -> bytes | None:
+    """The bytes of `<module>/<lang>.md` as the live build indexed it, or None when it has no good copy."""
+    build = current_build(index_dir)
+    try:
+        return (build / SOURCES / module / f"{lang}.md").read_bytes() if build else None
+    except OSError:
+        return None
 
 
 def new_build_dir(index_dir: Path, build_id: str) -> Path:

@@ -18,7 +18,7 @@ from kb.store.errors import DamagedIndexError, IndexUnavailableError
 from kb.store.manifest import MANIFEST, Manifest, read_manifest_file, verify_files
 from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.vectors import backend
-from kb.store.writer import CALIBRATION, SOURCES
+from kb.store.writer import CALIBRATION
 
 GLOSSARY = "glossary.yaml"
 
@@ -139,13 +139,6 @@ class BuildReader:
         path = self.path / GLOSSARY
         return path if path.is_file() else None
 
-    def source_copy(self, module: str, lang: str) -> bytes | None:
-        """The bytes of a file as this build indexed it (its last good version), or None."""
-        path = self.path / SOURCES / module / f"{lang}.md"
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
 
     def close(self) -> None:
         with self._lock:

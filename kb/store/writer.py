@@ -43,9 +43,6 @@ languages (kb.calibration)."""
 KEYWORD_FIELDS = ("title", "heading", "body", "exact")
 """The FTS5 columns, in order: module title, heading path, body (all folded tokens), and the accented words of
 heading and body as written."""
-SOURCES = "sources"
-"""`sources/<module>/<lang>.md`: the exact bytes of each file indexed without errors, so that a later build can
-keep serving a file's last good version while its current one has errors."""
 
 
 def new_build_id() -> str:
@@ -115,10 +112,13 @@ class BuildWriter:
     def copy_file(self, source: Path, name: str) -> None:
         shutil.copyfile(source, self.tmp / name)
 
-    def save_source(self, module: str, lang: str, data: bytes) -> None:
-        folder = self.tmp / SOURCES / module
+    def save_source(self, module: str, lang: str, data: bytes) -> Path:
+        """Keep a file's bytes as its last good version; returns where (a build may parse that copy)."""
+        folder = self.tmp / layout.SOURCES / module
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{lang}.md").write_bytes(data)
+        path = folder / f"{lang}.md"
+        path.write_bytes(data)
+        return path
 
     def publish(self, manifest: Manifest) -> Manifest:
         """Close the database, checksum every file, write the manifest last and switch CURRENT."""
