@@ -78,10 +78,7 @@ class KnowledgeBase:
             if build_id is None or build_id == self._current.build_id or build_id == self._failed:
                 return False
             try:
-                manifest = read_manifest(self.settings.index_dir)
-                if manifest is not None and manifest.embedder != self.embedder.id:
-                    raise embedder_mismatch(self.settings.index_dir, manifest.embedder, self.embedder.id)
-                new = load_snapshot(self.settings, self.embedder)
+                new = load_snapshot(self.settings, self.embedder)  # refuses a damaged build or another embedder
             except KbError as exc:
                 self._failed = build_id
                 self.load_error = {"build": build_id, "message": self.public(exc.message), "at": time.time()}
