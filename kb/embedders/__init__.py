@@ -10,9 +10,12 @@ An index records the embedder id that built it; search refuses to query it with 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from kb.errors import KbError
 
@@ -22,6 +25,28 @@ ONNX_ENGINES = {"e5-small-q4-ort": "q4", "e5-small-fp32-ort": "fp32"}
 
 class EmbedderError(KbError):
     """An embedder that cannot be used here: unknown name, missing package, or a model not on this machine."""
+
+
+COUNT_CACHE = 50_000
+"""Token counts kept per process: every chunk and chunking piece of a large corpus several times over."""
+
+
+class TokenCounts:
+    """A thread-safe LRU of token counts. A rebuild re-chunks every document, and chunking asks for the count
+    of every candidate piece: unchanged text then costs a dictionary look-up instead of a tokenisation (and, in
+    a running server, instead of a wait behind the queries on the engine's thread)."""
+
+    def __init__(self, count: Callable[[str], int], size: int = COUNT_CACHE) -> None:
+        self._count, self._cache, self._lock = count, LRUCache(maxsize=size), threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        with self._lock:
+            n = self._cache.get(text)
+        if n is None:
+            n = self._count(text)
+            with self._lock:
+                self._cache[text] = n
+        return n
 
 
 class Embedder(Protocol):

