@@ -41,6 +41,10 @@ _WORD = re.compile(r"[a-z0-9-]")
 @dataclass
 class Glossary:
     terms: list[Term] = field(default_factory=list)
+    equivalents: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    """Per language, groups of interchangeable words (`equivalents:` in the glossary file; the first of a group
+    is the one the others stand for), such as zh 癌症 / 癌 or vi sống thêm / sống còn. The glossary-adherence
+    check reads a translation and the forms through them (`kb.checks.glossary_terms`); search does not."""
     _by_form: dict[str, Term] = field(default_factory=dict)
     _form_langs: dict[str, set[str]] = field(default_factory=dict)
     _lengths: list[int] = field(default_factory=list)
@@ -155,6 +159,9 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
     items = data.get("terms") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return Glossary(), [Finding(shown, 1, "glossary", "the glossary must have a 'terms:' list")]
+    equivalents, problem = _read_equivalents(data.get("equivalents"))
+    if problem:
+        findings.append(Finding(shown, _key_line(node, "equivalents"), "glossary", problem))
     lines = _item_lines(node)
     headings = [(n, m.group(1)) for n, row in enumerate(text.splitlines(), start=1) if (m := _CATEGORY.match(row))]
     terms: list[Term] = []
@@ -189,7 +196,32 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
                 if (lang, form.lower()) in listed:
                     findings.append(Finding(shown, term.line, "glossary", f"{lang} form '{form}' of '{term.id}' "
                                             f"is both deprecated and a form of '{listed[(lang, form.lower())]}'"))
-    return Glossary(terms), findings
+    return Glossary(terms, equivalents), findings
+
+
+def _read_equivalents(data: object) -> tuple[dict[str, tuple[tuple[str, ...], ...]], str]:
+    """`equivalents: {zh: [[癌症, 癌], ...], vi: [[sống thêm, sống còn], ...]}`, or a problem to report."""
+    if data is None:
+        return {}, ""
+    shape = "'equivalents' maps a language to a list of word groups, e.g. vi: [[sống thêm, sống còn]]"
+    if not isinstance(data, dict) or not all(lang in LANGS for lang in data):
+        return {}, f"{shape}; languages are {', '.join(LANGS)}"
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for lang, groups in data.items():
+        if not isinstance(groups, list) or not all(
+                isinstance(g, list) and len(g) > 1 and all(isinstance(w, str) and w.strip() for w in g)
+                for g in groups):
+            return {}, f"{shape}; each group needs two words or more ({lang})"
+        out[lang] = tuple(tuple(w.strip() for w in g) for g in groups)
+    return out, ""
+
+
+def _key_line(node: yaml.Node | None, name: str) -> int:
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if key.value == name:
+                return key.start_mark.line + 1
+    return 1
 
 
 def _item_lines(node: yaml.Node | None) -> list[int]:

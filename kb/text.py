@@ -102,7 +102,13 @@ def contains_form(text: str, form: str) -> bool:
     start = text.find(form)
     while start >= 0:
         end = start + len(form)
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+        if (start == 0 or not _continues_word(text[start - 1])) and (end == len(text) or not _continues_word(text[end])):
             return True
         start = text.find(form, start + 1)
     return False
+
+
+def _continues_word(char: str) -> bool:
+    """A letter or digit that would make a Latin-script form part of a longer word; a Han character does not
+    (`TACE联合消融` names TACE)."""
+    return char.isalnum() and not CJK.match(char)
