@@ -56,6 +56,9 @@ class Glossary:
                 self._add(form, lang, term)
                 if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
                     self._add(form[:-1], lang, term)
+            for lang, forms in term.deprecated.items():  # a query (or a source) may still use an old form
+                for form in forms:
+                    self._add(form, lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
         self._deprecated: dict[str, list[tuple[re.Pattern[str], str, Term, list[str]]]] = {}
         for term in self.terms:
