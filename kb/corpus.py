@@ -219,8 +219,9 @@ def check_term_forms(docs: list[Document], glossary: Glossary) -> list[Finding]:
 def _safety(source: Document, src: Section, doc: Document, s: Section, glossary: Glossary | None) -> list[Finding]:
     """The language-aware checks of one translated section (kb.checks), as findings at its heading line."""
     out: list[Finding] = []
-    missing = [i for i in glossary_issues(glossary, f"{src.heading}\n{src.text}", source.lang,
-                                          f"{s.heading}\n{s.text}", doc.lang) if i.kind == "missing"] if glossary else []
+    issues = glossary_issues(glossary, f"{src.heading}\n{src.text}", source.lang, f"{s.heading}\n{s.text}",
+                             doc.lang) if glossary else []
+    missing = [i for i in issues if i.kind == "missing"]
     if missing:  # deprecated forms are the `term` rule (check_term_forms), which also covers source files
         out.append(Finding(doc.display_path, s.line, "glossary-term", f"section '{s.id}': "
                            f"{'; '.join(i.describe() for i in missing)}", "warning"))

@@ -102,7 +102,8 @@ def contains_form(text: str, form: str) -> bool:
     start = text.find(form)
     while start >= 0:
         end = start + len(form)
-        if (start == 0 or not _continues_word(text[start - 1])) and (end == len(text) or not _continues_word(text[end])):
+        before_ok = start == 0 or not _continues_word(text[start - 1])
+        if before_ok and (end == len(text) or not _continues_word(text[end])):
             return True
         start = text.find(form, start + 1)
     return False

@@ -105,3 +105,30 @@ def test_a_conflicting_save_shows_both_versions(browser, workbench, fresh) -> No
     assert path.read_text(encoding="utf-8") == theirs
     assert [e for e in tab.errors if "status of 409" not in e] == []  # Chromium logs the 409 response itself
     page.context.close()
+
+
+def test_the_editor_works_with_javascript_off(browser, workbench, fresh) -> None:  # noqa: ANN001
+    context = browser.new_context(base_url=workbench, viewport={"width": 1200, "height": 900}, locale="en-US",
+                                  java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/edit/liver-tace/vi?section=aftercare")
+    text = page.locator("#editor-text")
+    text.fill(text.input_value() + " Uống nhiều nước.")
+    page.locator(".editor-check").click()  # "Preview": the server renders it
+    expect(page.locator(".editor-preview")).to_contain_text("Uống nhiều nước.")
+    page.locator(".editor-save").click()
+    expect(page.locator(".editor-saved")).to_be_visible()
+    assert page.url.endswith("/edit/liver-tace/vi?section=aftercare&saved=1#editor")
+    path = fresh.content_dir / "liver-tace" / "vi.md"
+    assert "Uống nhiều nước." in path.read_text(encoding="utf-8")
+
+    text.fill(text.input_value() + " Mine.")
+    theirs = path.read_text(encoding="utf-8").replace("Tổng quan", "Tổng quan (theirs)")
+    path.write_text(theirs, encoding="utf-8")  # a text editor saved meanwhile
+    page.locator(".editor-save").click()
+    expect(page.locator(".editor-conflict")).to_be_visible()
+    assert "Tổng quan (theirs)" in page.locator(".editor-conflict-disk").input_value()
+    assert "Mine." in page.locator(".editor-conflict-yours").input_value()
+    assert path.read_text(encoding="utf-8") == theirs
+    context.close()
