@@ -132,3 +132,31 @@ def test_the_editor_works_with_javascript_off(browser, workbench, fresh) -> None
     assert "Mine." in page.locator(".editor-conflict-yours").input_value()
     assert path.read_text(encoding="utf-8") == theirs
     context.close()
+
+
+def test_the_dashboard_and_a_section_list_follow_a_file_saved_on_disk(browser, workbench, fresh) -> None:  # noqa: ANN001
+    """Under `--watch`, a source saved in any text editor turns the open dashboard's cell and the open section
+    list 'outdated' without a reload (the pages keep a marker set before the save)."""
+    dashboard = open_tab(browser, workbench)
+    dashboard.page.goto("/translate")
+    cell = dashboard.page.locator('tr[data-module="liver-tace"] td[data-lang="vi"]')
+    expect(cell).not_to_have_class("status-cell status-outdated")
+    dashboard.page.wait_for_load_state("networkidle")
+    sections = open_tab(browser, workbench)
+    sections.page.goto("/translate/liver-tace/vi")
+    sections.page.wait_for_load_state("networkidle")
+    row = sections.page.locator('li[data-section="deb-tace"]')
+    expect(row).not_to_have_class("workbench-section state-outdated")
+    for tab in (dashboard, sections):
+        tab.page.evaluate("window.kbMarker = 'not reloaded'")
+
+    edit(fresh, "150 mg per session", "120 mg per session")  # the source dose changes, saved on disk
+
+    expect(cell).to_have_class("status-cell status-outdated", timeout=LONG)
+    expect(cell).to_contain_text("Outdated")
+    expect(row).to_have_class("workbench-section state-outdated", timeout=LONG)
+    expect(row.locator(".source-diff ins")).to_have_text("120")
+    for tab in (dashboard, sections):
+        assert tab.page.evaluate("window.kbMarker") == "not reloaded"
+        assert tab.errors == []
+        tab.page.context.close()
