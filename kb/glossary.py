@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -60,6 +61,15 @@ class Glossary:
                 for form in forms:
                     self._add(form, lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
+        han: dict[str, set[int]] = {}
+        latin: dict[str, set[int]] = {}
+        for key in self._by_form:
+            (han if CJK.search(key) else latin).setdefault(key[0], set()).add(len(key))
+        self._han_lengths = {c: sorted(ls, reverse=True) for c, ls in han.items()}
+        self._latin_lengths = {c: sorted(ls, reverse=True) for c, ls in latin.items()}
+        """Per first character, the lengths of the forms that begin with it, for forms with Han characters (they
+        match anywhere) and for Latin-script ones (they must end a word): `find` tries only those at a position,
+        where trying all ~60 form lengths at every position made it the slowest part of `kb check`."""
         self._deprecated: dict[str, list[tuple[re.Pattern[str], str, Term, list[str]]]] = {}
         for term in self.terms:
             for lang, forms in term.deprecated.items():
@@ -84,10 +94,11 @@ class Glossary:
         CJK match anywhere (Chinese has no spaces); Latin-script forms only as whole words."""
         text = fold(query)
         found: dict[str, tuple[Term, set[str]]] = {}
+        word = [bool(_WORD.match(c)) for c in text]  # once per text, not once per candidate
         i, n = 0, len(text)
         while i < n:
-            at_word_start = _WORD.match(text[i]) and (i == 0 or not _WORD.match(text[i - 1]))
-            hit = self._longest_at(text, i) if at_word_start or CJK.match(text[i]) else None
+            at_word_start = word[i] and (i == 0 or not word[i - 1])
+            hit = self._longest_at(text, i, word) if at_word_start or CJK.match(text[i]) else None
             if hit is None:
                 i += 1
                 continue
@@ -96,15 +107,15 @@ class Glossary:
             i += len(hit)
         return list(found.values())
 
-    def _longest_at(self, text: str, i: int) -> str | None:
-        for length in self._lengths:
+    def _longest_at(self, text: str, i: int, word: list[bool]) -> str | None:
+        """The longest form at position i: one with Han characters ending anywhere, or a Latin-script one that
+        ends a word there (`word[j]`: whether text[j] continues a Latin-script word)."""
+        n = len(text)
+        latin = [L for L in self._latin_lengths.get(text[i], ()) if i + L == n or (i + L < n and not word[i + L])]
+        han = self._han_lengths.get(text[i], ())
+        for length in (sorted({*latin, *han}, reverse=True) if latin and han else latin or han):
             candidate = text[i:i + length]
-            if len(candidate) < length or candidate not in self._by_form:
-                continue
-            if CJK.search(candidate):
-                return candidate
-            ends_word = i + length == len(text) or not _WORD.match(text[i + length])
-            if ends_word and (i == 0 or not _WORD.match(text[i - 1])):
+            if len(candidate) == length and candidate in self._by_form and (length in latin or CJK.search(candidate)):
                 return candidate
         return None
 
@@ -143,12 +154,27 @@ class Glossary:
 
 def load_glossary(path: Path) -> tuple[Glossary, list]:
     """Read and validate the glossary; every problem is a Finding with the line of the term."""
-    from kb.content import Finding, display_path  # the content model owns Finding; imported here, no cycle
+    from kb.content import display_path  # the content model; imported here, no cycle
 
     shown = display_path(path)
-    findings: list[Finding] = []
     with path.open("rb") as handle:
         raw = handle.read(MAX_GLOSSARY_BYTES + 1)
+    glossary, found = _load_glossary(raw, shown)
+    return glossary, list(found)
+
+
+@lru_cache(maxsize=4)
+def _load_glossary(raw: bytes, shown: str) -> tuple[Glossary, tuple]:
+    """The glossary of these bytes, read once per process: a live server rebuilds after every save and loads
+    each new build, and the 300 kB glossary took a second of each (the Glossary is never changed once made)."""
+    glossary, findings = _parse_glossary(raw, shown)
+    return glossary, tuple(findings)
+
+
+def _parse_glossary(raw: bytes, shown: str) -> tuple[Glossary, list]:
+    from kb.content import Finding  # the content model owns Finding; imported here, no cycle
+
+    findings: list[Finding] = []
     if len(raw) > MAX_GLOSSARY_BYTES:
         return Glossary(), [Finding(shown, 1, "size", f"glossary is larger than {MAX_GLOSSARY_BYTES:,} bytes")]
     try:

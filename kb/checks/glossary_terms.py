@@ -48,12 +48,20 @@ def glossary_issues(glossary: Glossary, source: str, source_lang: str, translati
     for term, langs in glossary.find(source):
         if source_lang not in langs or not term.forms.get(lang):
             continue
-        forms = [fold(read(f)) for f in _with_short_forms(term.forms[lang])] + [fold(a) for a in term.abbr]
+        forms = _read_forms(term.forms[lang], term.abbr, glossary.equivalents.get(lang, ()))
         if not any(contains_form(folded, f) for f in forms):
             out.append(GlossaryIssue("missing", term, lang))
     for form, term in glossary.deprecated_in(translation, lang):
         out.append(GlossaryIssue("deprecated", term, lang, form))
     return out
+
+
+@lru_cache(maxsize=8192)
+def _read_forms(forms: tuple[str, ...], abbr: tuple[str, ...], groups: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """A term's forms in one language as the translation is read (equivalents, then folded), with the short
+    forms and the abbreviations: computed once per term, not once per section that names it."""
+    read = _reader(groups)
+    return (*(fold(read(f)) for f in _with_short_forms(forms)), *(fold(a) for a in abbr))
 
 
 def _with_short_forms(forms: tuple[str, ...]) -> list[str]:
