@@ -4,6 +4,7 @@ query term into its forms in the other languages, which the keyword side cannot 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,9 @@ class Term:
     """The glossary's own grouping: the text of the nearest `# ---- <category>` comment line above the term."""
 
 
+FIND_CACHE = 8192
+"""Texts whose glossary terms a Glossary remembers (section texts and queries)."""
+
 _WORD = re.compile(r"[a-z0-9-]")
 """Characters that continue a Latin-script word (after folding), for whole-word matching."""
 
@@ -61,6 +65,8 @@ class Glossary:
                 for form in forms:
                     self._add(form, lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
+        self._found: dict[str, list[tuple[Term, frozenset[str]]]] = {}
+        """`find` results by text: `kb check` and every rebuild look up the same source sections again."""
         han: dict[str, set[int]] = {}
         latin: dict[str, set[int]] = {}
         for key in self._by_form:
@@ -92,6 +98,15 @@ class Glossary:
         Scans left to right taking the longest form at each word start or CJK character: a dictionary lookup
         per candidate length, well under a millisecond where one regex over ~2000 forms took 2 ms. Forms with
         CJK match anywhere (Chinese has no spaces); Latin-script forms only as whole words."""
+        known = self._found.get(query)
+        if known is None:
+            known = self._found[query] = self._find(query)
+            if len(self._found) > FIND_CACHE:
+                with suppress(RuntimeError, KeyError, StopIteration):  # another thread trimmed it meanwhile
+                    self._found.pop(next(iter(self._found)))  # the oldest entry
+        return [(term, set(langs)) for term, langs in known]
+
+    def _find(self, query: str) -> list[tuple[Term, frozenset[str]]]:
         text = fold(query)
         found: dict[str, tuple[Term, set[str]]] = {}
         word = [bool(_WORD.match(c)) for c in text]  # once per text, not once per candidate
@@ -105,7 +120,7 @@ class Glossary:
             term = self._by_form[hit]
             found.setdefault(term.id, (term, set()))[1].update(self._form_langs[hit])
             i += len(hit)
-        return list(found.values())
+        return [(term, frozenset(langs)) for term, langs in found.values()]
 
     def _longest_at(self, text: str, i: int, word: list[bool]) -> str | None:
         """The longest form at position i: one with Han characters ending anywhere, or a Latin-script one that
@@ -159,15 +174,16 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
     shown = display_path(path)
     with path.open("rb") as handle:
         raw = handle.read(MAX_GLOSSARY_BYTES + 1)
-    glossary, found = _load_glossary(raw, shown)
-    return glossary, list(found)
+    glossary, found = _load_glossary(raw)
+    return glossary, [replace(f, path=shown) for f in found]
 
 
 @lru_cache(maxsize=4)
-def _load_glossary(raw: bytes, shown: str) -> tuple[Glossary, tuple]:
+def _load_glossary(raw: bytes) -> tuple[Glossary, tuple]:
     """The glossary of these bytes, read once per process: a live server rebuilds after every save and loads
-    each new build, and the 300 kB glossary took a second of each (the Glossary is never changed once made)."""
-    glossary, findings = _parse_glossary(raw, shown)
+    each new build (its own copy of the file), and the 300 kB glossary took a second of each. A Glossary is
+    never changed once made; the findings' paths are filled in by the caller."""
+    glossary, findings = _parse_glossary(raw, "")
     return glossary, tuple(findings)
 
 
