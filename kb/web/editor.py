@@ -4,9 +4,13 @@ source, with a live preview from the same Markdown pipeline and the findings of 
 Off unless the server is started with `--edit`. Then only loopback clients may use it, unless an edit token is
 configured (`--edit-token` / `KB_EDIT_TOKEN`), which every request must then carry (once as `?token=`, then a
 cookie, or an `X-Edit-Token` header). Every write carries the page's CSRF token (`X-CSRF-Token` or the `csrf`
-form field) and the hash of the file it was made from (`If-Match`); file handling is `kb.editing`'s. After a
-save the knowledge base rebuilds (the content watcher does it under `--watch`, else a rebuild is started) and
-open pages refresh through the build events."""
+form field) and the hash of the file it was made from (`If-Match`, or the `hash` form field); file handling is
+`kb.editing`'s. After a save the knowledge base rebuilds (the content watcher does it under `--watch`, else a
+rebuild is started) and open pages refresh through the build events.
+
+The page works without JavaScript too: it is a plain form posting to `POST /edit/{module}/{lang}`, answered with
+the page itself (preview, findings, the conflict with both versions, a blocked save with the edit kept) or, after
+a save, a redirect back to the section; with JavaScript, editor.js takes the form over and uses the JSON API."""
 
 from __future__ import annotations
 
