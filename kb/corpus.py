@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kb import LANGS
 from kb.changelog import check_changes, compare_changes
-from kb.checks import compare_numbers, negation_issues, rendering_issues, structure_issues
+from kb.checks import compare_numbers, glossary_issues, negation_issues, rendering_issues, structure_issues
 from kb.checks.memory import describe_changes, load_memory, section_text
 from kb.checks.overrides import load_overrides
 from kb.content import Document, Finding, Section, display_path, parse_document
@@ -109,15 +109,15 @@ def load_corpus(root: Path) -> Corpus:
         corpus.findings += findings
         if doc is not None:
             corpus.modules.setdefault(doc.module, {})[doc.lang] = doc
-    for module in corpus.modules.values():
-        corpus.findings += overridden(check_translations(module), module)
-        for doc in module.values():
-            corpus.findings += check_changes(doc)
-            corpus.findings += check_rendering(doc)
     if root / GLOSSARY_FILE in files:
         corpus.glossary, findings = load_glossary(root / GLOSSARY_FILE)
         corpus.findings += findings
         corpus.findings += check_term_forms(corpus.documents(), corpus.glossary)
+    for module in corpus.modules.values():
+        corpus.findings += overridden(check_translations(module, corpus.glossary), module)
+        for doc in module.values():
+            corpus.findings += check_changes(doc)
+            corpus.findings += check_rendering(doc)
     corpus.findings.sort(key=lambda f: (f.path, f.line, f.rule))
     return corpus
 
@@ -136,8 +136,8 @@ def overridden(findings: list[Finding], docs: dict[str, Document], folder: Path 
             if f.severity != "warning" or (*at.get((f.path, f.line), ("", "", "")), f.rule) not in accepted]
 
 
-def check_translations(docs: dict[str, Document]) -> list[Finding]:
-    """Cross-language findings for one module."""
+def check_translations(docs: dict[str, Document], glossary: Glossary | None = None) -> list[Finding]:
+    """Cross-language findings for one module (with glossary adherence when a glossary is given)."""
     out: list[Finding] = []
     sources = [d for d in docs.values() if d.translation_of is None]
     if len(sources) > 1:
@@ -153,11 +153,11 @@ def check_translations(docs: dict[str, Document]) -> list[Finding]:
             out.append(Finding(doc.display_path, doc.line_of("translation_of"), "translation-of",
                                f"source language '{doc.translation_of}' has no file in this module"))
             continue
-        out += _compare(source, doc)
+        out += _compare(source, doc, glossary)
     return out
 
 
-def _compare(source: Document, doc: Document) -> list[Finding]:
+def _compare(source: Document, doc: Document, glossary: Glossary | None) -> list[Finding]:
     out: list[Finding] = []
     shown = doc.display_path
     ids = {s.id for s in doc.sections}
@@ -194,7 +194,7 @@ def _compare(source: Document, doc: Document) -> list[Finding]:
                                f"({source.display_path}:{src.line}) changed since it was translated; update "
                                f"the translation, then run 'kb stamp {doc.module} {doc.lang} --section {s.id}'"
                                f"{changed}", "warning"))
-        out += _safety(source, src, doc, s)
+        out += _safety(source, src, doc, s, glossary)
         differs = compare_recommendations(src.recs, s.recs)
         if differs:
             out.append(Finding(shown, s.line, "rec-mismatch", f"section '{s.id}': {differs}", "warning"))
@@ -216,9 +216,15 @@ def check_term_forms(docs: list[Document], glossary: Glossary) -> list[Finding]:
     return out
 
 
-def _safety(source: Document, src: Section, doc: Document, s: Section) -> list[Finding]:
+def _safety(source: Document, src: Section, doc: Document, s: Section, glossary: Glossary | None) -> list[Finding]:
     """The language-aware checks of one translated section (kb.checks), as findings at its heading line."""
     out: list[Finding] = []
+    issues = glossary_issues(glossary, f"{src.heading}\n{src.text}", source.lang, f"{s.heading}\n{s.text}",
+                             doc.lang) if glossary else []
+    missing = [i for i in issues if i.kind == "missing"]
+    if missing:  # deprecated forms are the `term` rule (check_term_forms), which also covers source files
+        out.append(Finding(doc.display_path, s.line, "glossary-term", f"section '{s.id}': "
+                           f"{'; '.join(i.describe() for i in missing)}", "warning"))
     numbers = compare_numbers(src.text, source.lang, s.text, doc.lang)
     if numbers:
         out.append(Finding(doc.display_path, s.line, "numbers", f"section '{s.id}' numbers differ from the "

@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from kb import LANGS
-from kb.checks import glossary_issues
 from kb.checks.overrides import OVERRIDES_FILE, record_override
 from kb.content import ID_RE, Finding, parse_document
 from kb.corpus import check_rendering, check_translations, overridden
@@ -126,35 +125,23 @@ def check_text(path: Path, text: str) -> list[Finding]:
                 findings += found
             if doc is not None:
                 docs[doc.lang] = doc
-        findings += [f for f in overridden(check_translations(docs), docs, path.parent)
+        findings += [f for f in overridden(check_translations(docs, _glossary_of(path)), docs, path.parent)
                      if Path(f.path).name == path.name]
         if path.stem in docs:
-            findings += check_rendering(docs[path.stem]) + _glossary(path, docs)
+            findings += check_rendering(docs[path.stem])
     shown = str(path)
     return [Finding(shown, f.line, f.rule, f.message, f.severity) for f in findings]
-
-
-def _glossary(path: Path, docs: dict) -> list[Finding]:  # noqa: ANN001 - lang -> Document
-    """`glossary-term` suggestions for the edited file. Shown in the editor only, not by `kb check`: on the
-    shipped corpus they are ~290 (the glossary lists one or two forms per term, translators use more), so
-    they advise while a translator writes and never block a save."""
-    doc = docs[path.stem]
-    source = docs.get(doc.translation_of or "")
-    glossary_path = path.parent.parent / GLOSSARY_FILE
-    if source is None or not glossary_path.exists():
-        return []
-    glossary = _load_glossary(str(glossary_path), glossary_path.stat().st_mtime_ns)
-    out = []
-    for s in doc.sections:
-        src = source.section(s.id)
-        for issue in glossary_issues(glossary, src.text, source.lang, s.text, doc.lang) if src else []:
-            out.append(Finding(doc.display_path, s.line, "glossary-term", issue.describe(), "warning"))
-    return out
 
 
 @lru_cache(maxsize=2)
 def _load_glossary(path: str, mtime_ns: int):  # noqa: ANN202 - Glossary; keyed by mtime, read once per change
     return load_glossary(Path(path))[0]
+
+
+def _glossary_of(path: Path):  # noqa: ANN202 - Glossary | None
+    """The content folder's glossary (the file's module folder is in the content folder), read once per change."""
+    glossary_path = path.parent.parent / GLOSSARY_FILE
+    return _load_glossary(str(glossary_path), glossary_path.stat().st_mtime_ns) if glossary_path.exists() else None
 
 
 def section_findings(path: Path, text: str, section: str | None, findings: list[Finding]) -> list[Finding]:

@@ -4,7 +4,9 @@ query term into its forms in the other languages, which the keyword side cannot 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -34,6 +36,9 @@ class Term:
     """The glossary's own grouping: the text of the nearest `# ---- <category>` comment line above the term."""
 
 
+FIND_CACHE = 8192
+"""Texts whose glossary terms a Glossary remembers (section texts and queries)."""
+
 _WORD = re.compile(r"[a-z0-9-]")
 """Characters that continue a Latin-script word (after folding), for whole-word matching."""
 
@@ -41,6 +46,10 @@ _WORD = re.compile(r"[a-z0-9-]")
 @dataclass
 class Glossary:
     terms: list[Term] = field(default_factory=list)
+    equivalents: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    """Per language, groups of interchangeable words (`equivalents:` in the glossary file; the first of a group
+    is the one the others stand for), such as zh 癌症 / 癌 or vi sống thêm / sống còn. The glossary-adherence
+    check reads a translation and the forms through them (`kb.checks.glossary_terms`); search does not."""
     _by_form: dict[str, Term] = field(default_factory=dict)
     _form_langs: dict[str, set[str]] = field(default_factory=dict)
     _lengths: list[int] = field(default_factory=list)
@@ -52,7 +61,21 @@ class Glossary:
                 self._add(form, lang, term)
                 if len(form) > 3 and form.endswith("术"):  # 消融术 is typed as 消融 too: '-术' only says "procedure"
                     self._add(form[:-1], lang, term)
+            for lang, forms in term.deprecated.items():  # a query (or a source) may still use an old form
+                for form in forms:
+                    self._add(form, lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
+        self._found: dict[str, list[tuple[Term, frozenset[str]]]] = {}
+        """`find` results by text: `kb check` and every rebuild look up the same source sections again."""
+        han: dict[str, set[int]] = {}
+        latin: dict[str, set[int]] = {}
+        for key in self._by_form:
+            (han if CJK.search(key) else latin).setdefault(key[0], set()).add(len(key))
+        self._han_lengths = {c: sorted(ls, reverse=True) for c, ls in han.items()}
+        self._latin_lengths = {c: sorted(ls, reverse=True) for c, ls in latin.items()}
+        """Per first character, the lengths of the forms that begin with it, for forms with Han characters (they
+        match anywhere) and for Latin-script ones (they must end a word): `find` tries only those at a position,
+        where trying all ~60 form lengths at every position made it the slowest part of `kb check`."""
         self._deprecated: dict[str, list[tuple[re.Pattern[str], str, Term, list[str]]]] = {}
         for term in self.terms:
             for lang, forms in term.deprecated.items():
@@ -75,29 +98,39 @@ class Glossary:
         Scans left to right taking the longest form at each word start or CJK character: a dictionary lookup
         per candidate length, well under a millisecond where one regex over ~2000 forms took 2 ms. Forms with
         CJK match anywhere (Chinese has no spaces); Latin-script forms only as whole words."""
+        known = self._found.get(query)
+        if known is None:
+            known = self._found[query] = self._find(query)
+            if len(self._found) > FIND_CACHE:
+                with suppress(RuntimeError, KeyError, StopIteration):  # another thread trimmed it meanwhile
+                    self._found.pop(next(iter(self._found)))  # the oldest entry
+        return [(term, set(langs)) for term, langs in known]
+
+    def _find(self, query: str) -> list[tuple[Term, frozenset[str]]]:
         text = fold(query)
         found: dict[str, tuple[Term, set[str]]] = {}
+        word = [bool(_WORD.match(c)) for c in text]  # once per text, not once per candidate
         i, n = 0, len(text)
         while i < n:
-            at_word_start = _WORD.match(text[i]) and (i == 0 or not _WORD.match(text[i - 1]))
-            hit = self._longest_at(text, i) if at_word_start or CJK.match(text[i]) else None
+            at_word_start = word[i] and (i == 0 or not word[i - 1])
+            hit = self._longest_at(text, i, word) if at_word_start or CJK.match(text[i]) else None
             if hit is None:
                 i += 1
                 continue
             term = self._by_form[hit]
             found.setdefault(term.id, (term, set()))[1].update(self._form_langs[hit])
             i += len(hit)
-        return list(found.values())
+        return [(term, frozenset(langs)) for term, langs in found.values()]
 
-    def _longest_at(self, text: str, i: int) -> str | None:
-        for length in self._lengths:
+    def _longest_at(self, text: str, i: int, word: list[bool]) -> str | None:
+        """The longest form at position i: one with Han characters ending anywhere, or a Latin-script one that
+        ends a word there (`word[j]`: whether text[j] continues a Latin-script word)."""
+        n = len(text)
+        latin = [L for L in self._latin_lengths.get(text[i], ()) if i + L == n or (i + L < n and not word[i + L])]
+        han = self._han_lengths.get(text[i], ())
+        for length in (sorted({*latin, *han}, reverse=True) if latin and han else latin or han):
             candidate = text[i:i + length]
-            if len(candidate) < length or candidate not in self._by_form:
-                continue
-            if CJK.search(candidate):
-                return candidate
-            ends_word = i + length == len(text) or not _WORD.match(text[i + length])
-            if ends_word and (i == 0 or not _WORD.match(text[i - 1])):
+            if len(candidate) == length and candidate in self._by_form and (length in latin or CJK.search(candidate)):
                 return candidate
         return None
 
@@ -136,12 +169,28 @@ class Glossary:
 
 def load_glossary(path: Path) -> tuple[Glossary, list]:
     """Read and validate the glossary; every problem is a Finding with the line of the term."""
-    from kb.content import Finding, display_path  # the content model owns Finding; imported here, no cycle
+    from kb.content import display_path  # the content model; imported here, no cycle
 
     shown = display_path(path)
-    findings: list[Finding] = []
     with path.open("rb") as handle:
         raw = handle.read(MAX_GLOSSARY_BYTES + 1)
+    glossary, found = _load_glossary(raw)
+    return glossary, [replace(f, path=shown) for f in found]
+
+
+@lru_cache(maxsize=4)
+def _load_glossary(raw: bytes) -> tuple[Glossary, tuple]:
+    """The glossary of these bytes, read once per process: a live server rebuilds after every save and loads
+    each new build (its own copy of the file), and the 300 kB glossary took a second of each. A Glossary is
+    never changed once made; the findings' paths are filled in by the caller."""
+    glossary, findings = _parse_glossary(raw, "")
+    return glossary, tuple(findings)
+
+
+def _parse_glossary(raw: bytes, shown: str) -> tuple[Glossary, list]:
+    from kb.content import Finding  # the content model owns Finding; imported here, no cycle
+
+    findings: list[Finding] = []
     if len(raw) > MAX_GLOSSARY_BYTES:
         return Glossary(), [Finding(shown, 1, "size", f"glossary is larger than {MAX_GLOSSARY_BYTES:,} bytes")]
     try:
@@ -155,6 +204,9 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
     items = data.get("terms") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return Glossary(), [Finding(shown, 1, "glossary", "the glossary must have a 'terms:' list")]
+    equivalents, problem = _read_equivalents(data.get("equivalents"))
+    if problem:
+        findings.append(Finding(shown, _key_line(node, "equivalents"), "glossary", problem))
     lines = _item_lines(node)
     headings = [(n, m.group(1)) for n, row in enumerate(text.splitlines(), start=1) if (m := _CATEGORY.match(row))]
     terms: list[Term] = []
@@ -189,7 +241,32 @@ def load_glossary(path: Path) -> tuple[Glossary, list]:
                 if (lang, form.lower()) in listed:
                     findings.append(Finding(shown, term.line, "glossary", f"{lang} form '{form}' of '{term.id}' "
                                             f"is both deprecated and a form of '{listed[(lang, form.lower())]}'"))
-    return Glossary(terms), findings
+    return Glossary(terms, equivalents), findings
+
+
+def _read_equivalents(data: object) -> tuple[dict[str, tuple[tuple[str, ...], ...]], str]:
+    """`equivalents: {zh: [[癌症, 癌], ...], vi: [[sống thêm, sống còn], ...]}`, or a problem to report."""
+    if data is None:
+        return {}, ""
+    shape = "'equivalents' maps a language to a list of word groups, e.g. vi: [[sống thêm, sống còn]]"
+    if not isinstance(data, dict) or not all(lang in LANGS for lang in data):
+        return {}, f"{shape}; languages are {', '.join(LANGS)}"
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for lang, groups in data.items():
+        if not isinstance(groups, list) or not all(
+                isinstance(g, list) and len(g) > 1 and all(isinstance(w, str) and w.strip() for w in g)
+                for g in groups):
+            return {}, f"{shape}; each group needs two words or more ({lang})"
+        out[lang] = tuple(tuple(w.strip() for w in g) for g in groups)
+    return out, ""
+
+
+def _key_line(node: yaml.Node | None, name: str) -> int:
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if key.value == name:
+                return key.start_mark.line + 1
+    return 1
 
 
 def _item_lines(node: yaml.Node | None) -> list[int]:

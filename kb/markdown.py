@@ -186,11 +186,18 @@ def parser() -> MarkdownIt:
     return md
 
 
+RENDER_CACHE = 4096
+"""Rendered fragments kept per process (render_html, plain_text): a live server rebuilds the whole content folder
+after each save, and without them every unchanged section was parsed again, several times, per rebuild."""
+
+
+@lru_cache(maxsize=RENDER_CACHE)
 def render_html(markdown: str) -> str:
     """HTML for a Markdown body; raw HTML in the source is escaped, never passed through."""
     return parser().render(markdown)
 
 
+@lru_cache(maxsize=RENDER_CACHE)
 def notes_html(markdown: str) -> str:
     """HTML of the `::: notes` blocks of a Markdown body (speaker notes), "" when it has none."""
     md = parser()
@@ -200,6 +207,7 @@ def notes_html(markdown: str) -> str:
     return md.renderer.render(notes, md.options, env) if notes else ""
 
 
+@lru_cache(maxsize=RENDER_CACHE)
 def plain_text(markdown: str, *, with_recs: bool = False) -> str:
     """The readable text of a Markdown fragment, one line per block, for embedding, snippets and keywords.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _LATIN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -39,6 +40,7 @@ def visible(text: str) -> str:
     return text if text.isprintable() else _INVISIBLE.sub("", text)
 
 
+@lru_cache(maxsize=65536)  # pure; a live rebuild folds the same texts and forms again
 def fold(text: str) -> str:
     """Lowercase, width-normalised, without diacritics: the form both queries and documents are compared in."""
     text = unicodedata.normalize("NFKC", text).lower().replace("đ", "d")
@@ -48,6 +50,11 @@ def fold(text: str) -> str:
 
 def tokens(text: str, *, query: bool = False) -> list[str]:
     """Keyword tokens of a text; `query=True` leaves out CJK single characters unless the run is one character."""
+    return list(_tokens(text, query))
+
+
+@lru_cache(maxsize=16384)  # a live rebuild tokenises every chunk again; unchanged ones come from here
+def _tokens(text: str, query: bool) -> tuple[str, ...]:
     out: list[str] = []
     prev_word: str | None = None  # the previous Latin word, when only one character separates it from this one
     prev_end = -2
@@ -68,7 +75,7 @@ def tokens(text: str, *, query: bool = False) -> list[str]:
         if prev_word is not None and m.start() - prev_end == 1:
             out.append(f"{prev_word}_{run}")
         prev_word, prev_end = run, m.end()
-    return out
+    return tuple(out)
 
 
 _WORDS = re.compile(r"[^\W\d_]+")
@@ -102,7 +109,14 @@ def contains_form(text: str, form: str) -> bool:
     start = text.find(form)
     while start >= 0:
         end = start + len(form)
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+        before_ok = start == 0 or not _continues_word(text[start - 1])
+        if before_ok and (end == len(text) or not _continues_word(text[end])):
             return True
         start = text.find(form, start + 1)
     return False
+
+
+def _continues_word(char: str) -> bool:
+    """A letter or digit that would make a Latin-script form part of a longer word; a Han character does not
+    (`TACE联合消融` names TACE)."""
+    return char.isalnum() and not CJK.match(char)

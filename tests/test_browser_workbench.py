@@ -105,3 +105,58 @@ def test_a_conflicting_save_shows_both_versions(browser, workbench, fresh) -> No
     assert path.read_text(encoding="utf-8") == theirs
     assert [e for e in tab.errors if "status of 409" not in e] == []  # Chromium logs the 409 response itself
     page.context.close()
+
+
+def test_the_editor_works_with_javascript_off(browser, workbench, fresh) -> None:  # noqa: ANN001
+    context = browser.new_context(base_url=workbench, viewport={"width": 1200, "height": 900}, locale="en-US",
+                                  java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/edit/liver-tace/vi?section=aftercare")
+    text = page.locator("#editor-text")
+    text.fill(text.input_value().replace("3-5 ngày.", "3-5 ngày. Uống nhiều nước."))
+    page.locator(".editor-check").click()  # "Preview": the server renders it
+    expect(page.locator(".editor-preview")).to_contain_text("Uống nhiều nước.")
+    page.locator(".editor-save").click()
+    expect(page.locator(".editor-saved")).to_be_visible()
+    assert page.url.endswith("/edit/liver-tace/vi?section=aftercare&saved=1#editor")
+    path = fresh.content_dir / "liver-tace" / "vi.md"
+    assert "Uống nhiều nước." in path.read_text(encoding="utf-8")
+
+    text.fill(text.input_value() + " Mine.")
+    theirs = path.read_text(encoding="utf-8").replace("Tổng quan", "Tổng quan (theirs)")
+    path.write_text(theirs, encoding="utf-8")  # a text editor saved meanwhile
+    page.locator(".editor-save").click()
+    expect(page.locator(".editor-conflict")).to_be_visible()
+    assert "Tổng quan (theirs)" in page.locator(".editor-conflict-disk").input_value()
+    assert "Mine." in page.locator(".editor-conflict-yours").input_value()
+    assert path.read_text(encoding="utf-8") == theirs
+    context.close()
+
+
+def test_the_dashboard_and_a_section_list_follow_a_file_saved_on_disk(browser, workbench, fresh) -> None:  # noqa: ANN001
+    """Under `--watch`, a source saved in any text editor turns the open dashboard's cell and the open section
+    list 'outdated' without a reload (the pages keep a marker set before the save)."""
+    dashboard = open_tab(browser, workbench)
+    dashboard.page.goto("/translate")
+    cell = dashboard.page.locator('tr[data-module="liver-tace"] td[data-lang="vi"]')
+    expect(cell).not_to_have_class("status-cell status-outdated")
+    dashboard.page.wait_for_load_state("networkidle")
+    sections = open_tab(browser, workbench)
+    sections.page.goto("/translate/liver-tace/vi")
+    sections.page.wait_for_load_state("networkidle")
+    row = sections.page.locator('li[data-section="deb-tace"]')
+    expect(row).not_to_have_class("workbench-section state-outdated")
+    for tab in (dashboard, sections):
+        tab.page.evaluate("window.kbMarker = 'not reloaded'")
+
+    edit(fresh, "150 mg per session", "120 mg per session")  # the source dose changes, saved on disk
+
+    expect(cell).to_have_class("status-cell status-outdated", timeout=LONG)
+    expect(cell).to_contain_text("Outdated")
+    expect(row).to_have_class("workbench-section state-outdated", timeout=LONG)
+    expect(row.locator(".source-diff ins")).to_have_text("120")
+    for tab in (dashboard, sections):
+        assert tab.page.evaluate("window.kbMarker") == "not reloaded"
+        assert tab.errors == []
+        tab.page.context.close()

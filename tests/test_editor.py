@@ -5,6 +5,7 @@ rebuild after the save."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -165,3 +166,77 @@ def test_a_configured_token_is_required(fresh, embedder) -> None:  # noqa: ANN00
         assert client.get("/edit/liver-tace/vi?token=s3cret").status_code == 200
         assert client.get("/edit/liver-tace/vi").status_code == 200  # the cookie now carries it
     kb.close()
+
+
+# --- the editor without JavaScript: a plain HTML form ---
+
+def form_fields(page: str) -> dict[str, str]:
+    """The hidden fields and the text of the editor form as a browser without JavaScript would send them."""
+    fields = {m.group(1): m.group(2) for m in re.finditer(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)}
+    text = re.search(r'<textarea id="editor-text" name="markdown"[^>]*>(.*?)</textarea>', page, re.S)
+    assert text is not None and {"csrf", "hash", "section"} <= fields.keys()
+    return {**fields, "markdown": html.unescape(text.group(1))}
+
+
+def test_without_javascript_a_form_post_saves_and_returns_to_the_section(editing, fresh) -> None:  # noqa: ANN001
+    client, _ = editing
+    page = client.get("/edit/liver-tace/vi?section=contraindications").text
+    assert '<form class="editor" id="editor" method="post" action="/edit/liver-tace/vi"' in page
+    fields = form_fields(page)
+    assert fields["markdown"].strip() == CONTRA and fields["section"] == "contraindications"
+    new = CONTRA.replace("dưới 50", "dưới 50 (ngưỡng thường dùng)")
+    # the browser sends CRLF line endings from a textarea; the file keeps its own
+    preview = client.post("/edit/liver-tace/vi", data={**fields, "markdown": new + "\r\n", "action": "preview"})
+    assert preview.status_code == 200 and "(ngưỡng thường dùng)" in preview.text.split('class="editor-preview"')[1]
+    assert (fresh.content_dir / VI).read_text(encoding="utf-8").count("(ngưỡng thường dùng)") == 0
+    r = client.post("/edit/liver-tace/vi", data={**fields, "markdown": new, "action": "save"})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/edit/liver-tace/vi?section=contraindications&saved=1#editor"
+    assert new in (fresh.content_dir / VI).read_text(encoding="utf-8")
+    back = client.get(r.headers["location"])
+    assert 'class="notice notice-info editor-saved"' in back.text and "(ngưỡng thường dùng)" in back.text
+    assert form_fields(back.text)["hash"] == file_hash((fresh.content_dir / VI).read_bytes())
+
+
+def test_without_javascript_a_conflict_page_shows_both_versions(editing, fresh) -> None:  # noqa: ANN001
+    client, _ = editing
+    fields = form_fields(client.get("/edit/liver-tace/vi?section=contraindications").text)
+    path = fresh.content_dir / VI
+    theirs = path.read_text(encoding="utf-8").replace("Tổng quan", "Tổng quan chung")
+    path.write_text(theirs, encoding="utf-8")  # a text editor saved meanwhile
+    mine = CONTRA.replace("dưới 50", "dưới 50 (mới)")
+    r = client.post("/edit/liver-tace/vi", data={**fields, "markdown": mine, "action": "save"})
+    assert r.status_code == 409
+    disk = re.search(r'<textarea class="editor-conflict-disk" readonly rows="14">(.*?)</textarea>', r.text, re.S)
+    yours = re.search(r'<textarea class="editor-conflict-yours" readonly rows="14">(.*?)</textarea>', r.text, re.S)
+    assert disk and html.unescape(disk.group(1)) == theirs
+    assert yours and "dưới 50 (mới)" in html.unescape(yours.group(1))
+    assert '<section class="editor-conflict">' in r.text  # shown, not hidden
+    assert path.read_text(encoding="utf-8") == theirs
+    # the page keeps the old hash: sending it again is a conflict again, never an overwrite
+    assert form_fields(r.text)["hash"] == fields["hash"]
+    assert client.post("/edit/liver-tace/vi", data={**fields, "markdown": mine, "action": "save"}).status_code == 409
+
+
+def test_without_javascript_warnings_block_and_keep_the_edit(editing, fresh) -> None:  # noqa: ANN001
+    client, _ = editing
+    fields = form_fields(client.get("/edit/liver-tace/vi?section=contraindications").text)
+    dropped = CONTRA.replace("Không làm", "Làm").replace("không có", "có")
+    r = client.post("/edit/liver-tace/vi", data={**fields, "markdown": dropped, "action": "save"})
+    assert r.status_code == 422 and 'data-rule="negation"' in r.text
+    assert form_fields(r.text)["markdown"].strip() == dropped  # the edit is still in the text box
+    r = client.post("/edit/liver-tace/vi", data={**fields, "markdown": dropped, "action": "save",
+                                                 "reason": "form test"})
+    assert r.status_code == 303
+
+
+def test_without_javascript_the_form_needs_its_csrf_token_and_hash(editing) -> None:  # noqa: ANN001
+    client, _ = editing
+    fields = form_fields(client.get("/edit/liver-tace/vi?section=contraindications").text)
+    r = client.post("/edit/liver-tace/vi", data={**fields, "csrf": "forged", "action": "save"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    r = client.post("/edit/liver-tace/vi", data={**fields, "hash": "", "action": "save"})
+    assert r.status_code == 428
+    r = client.post("/edit/liver-tace/vi", json={**fields, "action": "save"}, headers={"X-CSRF-Token": fields["csrf"]})
+    assert r.status_code == 415
+    assert client.post("/edit/nope/vi", data={**fields, "action": "save"}).status_code == 404

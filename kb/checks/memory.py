@@ -13,11 +13,13 @@ import difflib
 import os
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from kb.text import CJK_CHARS
+from kb.yamlsafe import LOADER
 
 MEMORY_FILE = "source-memory.yaml"
 HEADER = ("# Written by `kb stamp`: the source text each translation was stamped against, by section hash, so\n"
@@ -30,7 +32,18 @@ def load_memory(module_dir: Path) -> dict[str, str]:
     """hash -> remembered source text (heading line, then the section's readable text); {} when absent or bad."""
     path = Path(module_dir) / MEMORY_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError:
+        return {}
+    return dict(_read_memory(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=64)
+def _read_memory(path: str, mtime_ns: int, size: int) -> dict[str, str]:
+    """One read per version of the file (keyed by its mtime and size): every check of a module, and every
+    rebuild of a live server, asked for it again. libyaml's loader where PyYAML has it (10x faster)."""
+    try:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=LOADER)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import NumberFormatError, parse_decimal
 
@@ -73,6 +74,11 @@ def normalise(text: str) -> str:
 def quantities(text: str, lang: str) -> list[Quantity]:
     """Every number of a text with its possible values and unit. Digits right after a Latin letter belong to a
     code (HER2, T2N1M0, mg/m2), not a quantity, and are left out; a range `5-10` is two numbers."""
+    return list(_quantities(text, lang))
+
+
+@lru_cache(maxsize=4096)  # a live rebuild compares every section again; unchanged ones come from here
+def _quantities(text: str, lang: str) -> tuple[Quantity, ...]:
     text = normalise(text)
     out: list[Quantity] = []
     for m in _NUMBERS.get(lang, _NUMBER).finditer(text):
@@ -83,7 +89,7 @@ def quantities(text: str, lang: str) -> list[Quantity]:
         unit_match = _UNIT.match(text, m.end())
         unit = _unit(unit_match.group("unit")) if unit_match else ""
         out.append(Quantity(token, frozenset(_readings(token, lang)), unit))
-    return out
+    return tuple(out)
 
 
 def _unit(raw: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.markdown import parser
 
@@ -33,6 +34,11 @@ class RenderingIssue:
 
 def rendering_issues(markdown: str) -> list[RenderingIssue]:
     """Problems in the rendered text of each block; code spans and code blocks are left alone."""
+    return list(_rendering_issues(markdown))
+
+
+@lru_cache(maxsize=4096)  # a live rebuild lints every section again; unchanged ones come from here
+def _rendering_issues(markdown: str) -> tuple[RenderingIssue, ...]:
     out: list[RenderingIssue] = []
     for tok in parser().parse(markdown):
         if tok.type != "inline" or not tok.map:
@@ -46,7 +52,7 @@ def rendering_issues(markdown: str) -> list[RenderingIssue]:
         lines = tok.content.splitlines()
         if len(lines) >= 2 and sum(bool(_TABLE_LINE.match(line)) for line in lines) >= 2:
             out.append(RenderingIssue("table", offset, _around(tok.content, 0)))
-    return out
+    return tuple(out)
 
 
 def _around(text: str, at: int, width: int = 30) -> str:

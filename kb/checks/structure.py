@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.markdown import parser
 
@@ -23,6 +24,7 @@ class StructureIssue:
         return f"{self.part}: {self.source} in the source, {self.translation} here"
 
 
+@lru_cache(maxsize=4096)  # a rebuild checks every section again; unchanged ones are not parsed again
 def shape(markdown: str) -> Counter[str]:
     """How many of each structural part a Markdown fragment has (header cells count a table's columns)."""
     tokens = parser().parse(markdown)

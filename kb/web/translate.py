@@ -39,6 +39,7 @@ def dashboard(request: Request, renderer: RendererDep, ui: UiDep, library: Libra
     modules = library.modules()
     return renderer.render(request, ui, "translate.html", {
         "modules": modules, "langs": library.langs, "statuses": statuses,
+        "live_module": "*",  # live.js: refresh the matrix when a build changes any module
         "labels": {k: ui.gettext(v) for k, v in STATE_LABELS.items()},
     })
 

@@ -1,5 +1,6 @@
 /* The workbench editor: preview and findings as you type (debounced), save with If-Match and the CSRF token,
-   a conflict shown with both versions. The preview HTML is this server's own rendering of the Markdown
+   a conflict shown with both versions. Without JavaScript the same form posts to /edit/<module>/<lang> and the
+   server answers with the page; with it, the form's submit is taken over here. The preview HTML is this server's own rendering of the Markdown
    (raw HTML escaped), parsed with DOMParser and moved in as nodes; findings are set as text, never as HTML. */
 (function () {
   "use strict";
@@ -73,6 +74,7 @@
     post("/api/edit/save", { "If-Match": '"' + root.dataset.hash + '"' }).then(function (r) {
       if (r.status === 200) {
         root.dataset.hash = r.data.hash;
+        root.querySelector(".editor-hash").value = r.data.hash;
         root.dataset.state = "saved";
         message.textContent = root.dataset.savedText || "Saved";
         showFindings(r.data.findings);
@@ -97,6 +99,13 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   });
-  root.querySelector(".editor-save").addEventListener("click", save);
+  root.addEventListener("submit", function (event) {  // with JavaScript the form never posts itself
+    event.preventDefault();
+    if (event.submitter && event.submitter.value === "preview") {
+      refresh();
+    } else {
+      save();
+    }
+  });
   refresh();
 }());

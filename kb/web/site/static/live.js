@@ -1,5 +1,7 @@
-/* Live pages: a page about one module (reading view, side by side) listens to the server's build events and,
-   when a new build changes its module, fetches itself again and swaps in the new <main>, keeping the section the
+/* Live pages: a page about one module (reading view, side by side, a workbench section list) listens to the
+   server's build events and, when a new build changes its module, fetches itself again and swaps in the new
+   <main>; a page about every module (the translation dashboard, data-live-module="*") does so when a build
+   changes any module, keeping the section the
    reader was looking at in the same place on screen. The replacement is this same server's own rendered page
    (escaped by its templates), parsed with DOMParser, never strings put together here. Without JavaScript or
    EventSource nothing happens, and the page stays as it was served. */
@@ -79,7 +81,8 @@
   });
   source.addEventListener("build", function (event) {
     var data = JSON.parse(event.data);
-    if ((data.modules || []).indexOf(module) >= 0) {
+    var changed = data.modules || [];
+    if (module === "*" ? changed.length > 0 : changed.indexOf(module) >= 0) {
       refresh();
     } else if (data.build) {
       shown = data.build;
