@@ -21,6 +21,8 @@ from kb.web.deps import KbDep
 
 router = APIRouter(prefix="/api")
 HEARTBEAT_SECONDS = 15
+RETRY_MS = 2000
+"""How soon a client's EventSource reconnects after its stream drops (a phone waking up, a restarted server)."""
 
 
 @router.get("/events", response_model=None)
@@ -35,7 +37,8 @@ async def events(kb: KbDep, channel: Annotated[list[str], Query(max_length=8)] =
     async def stream():  # noqa: ANN202
         with subscription:
             last = {c: state for c in channel if (state := current_state(kb, c))}
-            yield {"event": "hello", "data": json.dumps({"build": kb.current.build_id, "last": last})}
+            yield {"event": "hello", "data": json.dumps({"build": kb.current.build_id, "last": last}),
+                   "retry": RETRY_MS}
             async for event in subscription:
                 yield {"id": str(event.id), "event": event.name,
                        "data": json.dumps({**event.data, "channel": event.channel}, ensure_ascii=False)}

@@ -208,6 +208,7 @@
       return;
     }
     var channel = "present:" + session;
+    var RETRY_MS = 3000;
     var state = document.querySelector("[data-state]");
     var source = null;
     function apply(data) {
@@ -251,7 +252,14 @@
           build = data.build;
         }
       });
-      source.onerror = function () { body.setAttribute("data-connected", "false"); };
+      source.onerror = function () {
+        body.setAttribute("data-connected", "false");
+        /* EventSource retries a dropped connection by itself, but gives up on an answer that is not a stream (a
+           server starting up, a captive portal): then try again a little later. */
+        if (source.readyState === 2) {
+          window.setTimeout(function () { if (source.readyState === 2) { connect(); } }, RETRY_MS);
+        }
+      };
     }
     connect();
     /* A phone that slept may hand back a closed stream: open a new one when the page is seen again. */
