@@ -335,7 +335,7 @@ def test_with_two_workers_every_phone_gets_every_move(settings) -> None:  # noqa
         for _ in range(4):
             late = Phone(base, session)
             late.start()
-            until(lambda: late.hello is not None, 60)
+            until(lambda late=late: late.hello is not None, 60)
             assert late.hello["last"][f"present:{session}"]["slide"] == "contraindications"
             late.close()
     finally:

@@ -154,7 +154,7 @@ def table_atoms(piece: str) -> list[Atom]:
     table_open = piece[:piece.index(">") + 1] + "\n" + head.group(0)
     head_lines = sum(heights[:len(heights) - len(rows)])
     return [Atom(row, h, item=n, table_open=table_open, head_lines=head_lines)
-            for n, (row, h) in enumerate(zip(rows, heights[-len(rows):]), 1)]
+            for n, (row, h) in enumerate(zip(rows, heights[-len(rows):], strict=True), 1)]
 
 
 def row_lines(rows: list[str]) -> list[float]:
