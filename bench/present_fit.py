@@ -94,9 +94,9 @@ def main() -> None:
         "Chromium at 1920x1080. *Overflowing*: content cut off after the shrink-to-fit; *shrunk*: type reduced to "
         "fit (never below 32 px); *smallest text*: the smallest body text size seen; *fill*: the lowest text's "
         "bottom as a share of the screen height (median, 10th percentile). The split budget was set on the tune "
-        "modules; the held-out row is the figure to quote. Slides are split by an estimate of their height when the deck is "
-        "built (between blocks, list items or table rows, a continued table repeating its header row), never by "
-        "the browser, so every device has the same slides.", "",
+        "modules; the held-out row is the figure to quote. Slides are split by an estimate of their height when "
+        "the deck is built (between blocks, list items or table rows, a continued table repeating its header "
+        "row), never by the browser, so every device has the same slides.", "",
         table(["set", "modules", "slides", "overflowing", "shrunk", "smallest text px", "fill p50", "fill p10"],
               rows), "",
         "Overflowing slides: " + ("; ".join(listed) if listed else "none") + "."])
