@@ -34,7 +34,8 @@ def test_a_long_list_is_split_between_items_and_numbering_continues() -> None:
         for html in part.values():
             assert html.count("<li>") == html.count("</li>")  # no item cut
     second = parts[1]["en"]
-    first_no = int(re.search(r'<ol start="(\d+)">', second).group(1))
+    first_no = int(re.search(r'<ol start="(\d+)"', second).group(1))
+    assert continued(second) and not continued(parts[0]["en"])
     assert first_no == parts[0]["en"].count("<li>") + 1
     assert [p["en"].count("<li>") for p in parts] == [p["vi"].count("<li>") for p in parts]  # aligned
 

@@ -202,7 +202,8 @@ def join(parts: list[Atom]) -> str:
     for a in parts:
         wrapper = a.list_open or a.table_open
         if wrapper != open_ or (wrapper and a.item == 1 and out):
-            out.append(close) if open_ else None
+            if open_:
+                out.append(close)
             open_, close = wrapper, ""
             if a.table_open:
                 tag = a.table_open
@@ -216,7 +217,7 @@ def join(parts: list[Atom]) -> str:
                     first = int(m.group(1)) if (m := re.search(r'start="(\d+)"', a.list_open)) else 1
                     tag = re.sub(r'\s*start="\d+"', "", a.list_open)[:-1] + f' start="{first + a.item - 1}">'
                 if a.item > 1:
-                    tag = tag[:3] + ' class="continued"' + tag[3:]
+                    tag = tag[:-1] + ' class="continued">'
                 out.append(tag)
                 close = f"</{a.list_open[1:3]}>"
         out.append(a.html)
@@ -227,8 +228,8 @@ def join(parts: list[Atom]) -> str:
 
 def continued(fragment: str) -> bool:
     """Whether a slide part starts in the middle of a table or a list (the slide says "(continued)")."""
-    return fragment.lstrip().startswith(('<table class="continued"', '<ul class="continued"',
-                                         '<ol class="continued"'))
+    first = fragment.lstrip().split(">", 1)[0]
+    return first.startswith(("<table", "<ul", "<ol")) and 'class="continued"' in first
 
 
 def split_atoms(atoms_: list[Atom], n: int) -> list[list[Atom]]:
