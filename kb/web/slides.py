@@ -49,6 +49,8 @@ class Atom:
     continues on repeats its header row."""
     head_lines: float = 0
     """For a table row, the height of that repeated header."""
+    para_open: str | None = None
+    """For a sentence of a paragraph too tall for one slide, the paragraph's opening tag."""
 
 
 @dataclass
@@ -128,10 +130,38 @@ def atoms(fragment: str) -> list[Atom]:
             out.append(Atom(piece, _text_lines(piece, LINE_UNITS - 3) + 0.2, list_open, item_no))
         elif depth == 0:
             piece = fragment[start:m.end()]
-            if top not in LISTS:
+            if top == "p" and _text_lines(piece) > LINES_PER_SLIDE:
+                out += sentence_atoms(piece)
+            elif top not in LISTS:
                 out.append(Atom(piece, _block_lines(top, piece)))
             list_open = None
     return out
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\u00C0-\u1EF9\"“(])|(?<=[。！？])")
+
+
+def sentence_atoms(piece: str) -> list[Atom]:
+    """A paragraph taller than a slide as one atom per sentence (cut only between sentences, outside any inline
+    markup), so it can go on over two slides; consecutive sentences join back into one paragraph."""
+    open_tag = piece[:piece.index(">") + 1]
+    inner = piece[len(open_tag):piece.rindex("</p>")]
+    cuts, depth, at = [0], 0, 0
+    for m in TAG.finditer(inner + "<x>"):
+        if depth == 0:
+            cuts += [at + b.start() for b in SENTENCE_END.finditer(inner[at:m.start()]) if at + b.start() > 0]
+        if m.start() >= len(inner):
+            break
+        closing, name, selfclose = m.group(1) == "/", m.group(2).lower(), m.group(3) == "/"
+        if name not in VOID and not selfclose:
+            depth += -1 if closing else 1
+        at = m.end()
+    cuts = sorted(set(cuts)) + [len(inner)]
+    sentences = [inner[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if inner[a:b].strip()]
+    if len(sentences) < 2:
+        return [Atom(piece, _block_lines("p", piece))]
+    return [Atom(text, text_units(text) / LINE_UNITS + 0.05, item=n, para_open=open_tag)
+            for n, text in enumerate(sentences, 1)]
 
 
 ROW = re.compile(r"<tr\b.*?</tr>", re.S)
@@ -200,12 +230,15 @@ def join(parts: list[Atom]) -> str:
     open_: str | None = None
     close = ""
     for a in parts:
-        wrapper = a.list_open or a.table_open
+        wrapper = a.list_open or a.table_open or a.para_open
         if wrapper != open_ or (wrapper and a.item == 1 and out):
             if open_:
                 out.append(close)
             open_, close = wrapper, ""
-            if a.table_open:
+            if a.para_open:
+                out.append(a.para_open)
+                close = "</p>"
+            elif a.table_open:
                 tag = a.table_open
                 if a.item > 1:
                     tag = tag.replace("<table", '<table class="continued"', 1)
