@@ -92,15 +92,36 @@
     }
   }
 
+  /* One move in flight at a time, the latest position sent when it is answered: quick key presses never reach
+     the server out of order, and a driving page ignores the echoes of its own moves (by the store's change
+     number, `seq`) instead of jumping back to a slide it already left. */
+  var sending = false;
+  var dirty = false;
+  var ownSeq = 0;
   function send() {
     if (!session || !drives || !window.fetch) {
       return;
     }
+    if (sending) {
+      dirty = true;
+      return;
+    }
+    sending = true;
+    dirty = false;
     fetch("/api/present/" + session + "/position", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ slide: keys[current], blank: blank })
-    }).catch(function () { /* the server is away: the next move sends the position again */ });
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
+      if (d && d.seq) {
+        ownSeq = Math.max(ownSeq, d.seq);
+      }
+    }).catch(function () { /* the server is away: the next move sends the position again */ }).then(function () {
+      sending = false;
+      if (dirty) {
+        send();
+      }
+    });
   }
 
   function go(i) {
@@ -240,6 +261,9 @@
       });
       source.addEventListener("slide", function (e) {
         var data = JSON.parse(e.data);
+        if (drives && role !== "follow" && (sending || (data.seq && data.seq <= ownSeq))) {
+          return; /* our own move coming back (another driving window's moves have a later seq) */
+        }
         if (!drives || role === "follow" || data.slide !== keys[current] || !!data.blank !== blank) {
           apply(data);
         }
