@@ -29,10 +29,11 @@ install-dev: $(VENV)/.dev-installed i18n-compile
 serve: install
 	$(BIN)/kb serve --watch
 
-# Trainer mode on the room's network: every interface, one worker (sessions live in its memory), no content
-# watching; it prints the LAN URL that phones and the session QR codes use.
+# Trainer mode on the room's network: every interface, two workers (sessions are kept in the index folder, so
+# both workers serve every room and a restart keeps them), no content watching; it prints the LAN URL that
+# phones and the session QR codes use.
 present: install
-	$(BIN)/kb serve --host 0.0.0.0 --workers 1
+	$(BIN)/kb serve --host 0.0.0.0 --workers 2
 
 index: install
 	$(BIN)/kb index

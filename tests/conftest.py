@@ -78,11 +78,12 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001
-    """Any app behind a real uvicorn server on a free loopback port, for as long as the block runs."""
+def serve(app, port: int | None = None) -> Iterator[str]:  # noqa: ANN001
+    """Any app behind a real uvicorn server on a loopback port (a free one unless given: a restarted server
+    takes its predecessor's), for as long as the block runs."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -178,3 +178,48 @@ def test_the_side_by_side_menu_closes_after_a_choice_and_the_languages_are_remem
     assert page.locator(".compare").get_attribute("data-langs") == "vi,en"
     assert tab.errors == []
     ctx.close()
+
+
+def test_a_tall_table_is_split_between_rows_with_its_header_on_every_slide(browser, fresh, embedder) -> None:  # noqa: ANN001
+    from kb.build import build_index
+    from kb.runtime import KnowledgeBase
+    from kb.web.app import create_app
+    from tests.conftest import serve
+
+    rows = "\n".join(f"| Drug {n} | {n * 10} mg every {n} days, adjusted for body weight and liver function |"
+                     for n in range(1, 41))
+    with (fresh.content_dir / "liver-tace" / "en.md").open("a", encoding="utf-8") as f:
+        f.write(f"\n## Dose table {{#dose-table}}\n\n| Drug | Dose |\n|---|---|\n{rows}\n")
+    build_index(fresh, embedder, progress=False)
+    kb = KnowledgeBase(fresh, embedder)
+    with serve(create_app(kb)) as url:
+        ctx = context(browser, url, locale="zh-CN")  # the UI in Chinese: "(continued)" is "（续）"
+        tab = Tab(ctx.new_page())
+        page = tab.page
+        page.goto("/present/liver-tace?langs=en,zh")
+        keys = [k for k in page.locator("#main > .slide").evaluate_all("els => els.map(e => e.dataset.key)")
+                if k.split(".")[0] == "dose-table"]
+        assert len(keys) >= 3
+        seen: list[str] = []
+        for n, key in enumerate(keys):
+            page.evaluate(f"location.hash = '{key}'")
+            expect(page.locator("body")).to_have_attribute("data-current", key)
+            m = page.evaluate("""() => { const s = document.querySelector('#main > .slide.current');
+                const col = s.querySelector('.slide-col.pri');
+                return {over: s.scrollHeight > s.clientHeight + 1,
+                        head: [...col.querySelectorAll('thead th')].map(t => t.textContent),
+                        rows: [...col.querySelectorAll('tbody tr')].map(r => r.cells[0].textContent),
+                        cells: [...col.querySelectorAll('tbody tr')].map(r => r.cells.length),
+                        label: (col.querySelector('.slide-continued') || {}).textContent || '',
+                        smallest: Math.min(...[...col.querySelectorAll('td')].map(
+                            t => parseFloat(getComputedStyle(t).fontSize)))}; }""")
+            assert not m["over"], key
+            assert m["head"] == ["Drug", "Dose"]  # the header row on every part
+            assert set(m["cells"]) == {2}  # whole rows only
+            assert m["label"] == ("" if n == 0 else "（续）")
+            assert m["smallest"] >= 31.9
+            seen += m["rows"]
+        assert seen == [f"Drug {n}" for n in range(1, 41)]  # every row once, in order
+        assert tab.errors == []
+        ctx.close()
+    kb.close()

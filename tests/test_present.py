@@ -14,7 +14,7 @@ import segno
 from kb.markdown import notes_html, plain_text, render_html
 from kb.web.lan import announce
 from kb.web.present import qr_data_uri
-from kb.web.slides import END_KEY, TITLE_KEY, atoms, build_deck, join, split_section
+from kb.web.slides import END_KEY, TITLE_KEY, atoms, build_deck, continued, join, split_section
 
 SOURCE = "Before.\n\n::: notes\nSay **this** to the room.\n:::\n\nAfter."
 
@@ -34,7 +34,8 @@ def test_a_long_list_is_split_between_items_and_numbering_continues() -> None:
         for html in part.values():
             assert html.count("<li>") == html.count("</li>")  # no item cut
     second = parts[1]["en"]
-    first_no = int(re.search(r'<ol start="(\d+)">', second).group(1))
+    first_no = int(re.search(r'<ol start="(\d+)"', second).group(1))
+    assert continued(second) and not continued(parts[0]["en"])
     assert first_no == parts[0]["en"].count("<li>") + 1
     assert [p["en"].count("<li>") for p in parts] == [p["vi"].count("<li>") for p in parts]  # aligned
 
@@ -49,6 +50,25 @@ def test_a_table_is_never_cut_and_a_break_splits_every_language() -> None:
     uneven = split_section({"en": "<p>one</p>\n<hr />\n<p>two</p>\n", "zh": "<p>一二</p>\n"})
     assert len(uneven) == 1  # breaks only some languages have would misalign the slides: not used
     assert join(atoms("<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n")) == "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"
+
+
+def test_a_tall_table_is_split_between_rows_repeating_its_header() -> None:
+    head = "<thead>\n<tr>\n<th>Drug</th>\n<th>Dose</th>\n</tr>\n</thead>\n"
+    body = "".join(f"<tr>\n<td>drug {n}</td>\n<td>{n} mg a day with food and plenty of water</td>\n</tr>\n"
+                   for n in range(1, 41))
+    zh = "".join(f"<tr>\n<td>药物 {n}</td>\n<td>每日 {n} 毫克，随餐服用</td>\n</tr>\n" for n in range(1, 41))
+    parts = split_section({"en": f"<p>intro</p>\n<table>\n{head}<tbody>\n{body}</tbody>\n</table>\n",
+                           "zh": f"<p>简介</p>\n<table>\n{head}<tbody>\n{zh}</tbody>\n</table>\n"})
+    assert len(parts) >= 3
+    rows = []
+    for n, part in enumerate(parts):
+        html = part["en"]
+        assert html.count("<table") == html.count("</table>") == 1 and html.count("<thead>") == 1  # header again
+        assert html.count("<tr>") == html.count("</tr>")  # no row cut
+        assert continued(html) == (n > 0) and continued(part["zh"]) == (n > 0)
+        assert part["zh"].count("<tr>") == html.count("<tr>")  # the languages stay aligned row by row
+        rows += re.findall(r"<td>drug (\d+)</td>", html)
+    assert rows == [str(n) for n in range(1, 41)]
 
 
 def test_the_deck_has_a_slide_per_section_in_every_language_and_notes_beside(knowledge_base) -> None:  # noqa: ANN001

@@ -20,6 +20,7 @@ from typing import Any
 from kb.embedders import Embedder, get_embedder
 from kb.errors import KbError
 from kb.runtime.events import EventBroker
+from kb.runtime.sessions import Sessions
 from kb.runtime.snapshot import Snapshot, changes, load_snapshot
 from kb.settings import Settings
 from kb.store import IndexUnavailableError, current_build_id, embedder_mismatch, read_manifest
@@ -47,6 +48,17 @@ class KnowledgeBase:
         self.last_build: dict[str, Any] | None = None
         self._failed: str | None = None
         self._threads: list[Any] = []
+        self._sessions: Sessions | None = None
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def sessions(self) -> Sessions:
+        """The trainer mode's presentation sessions, kept in the index folder (opened on first use, so a one-shot
+        search never creates the file)."""
+        with self._sessions_lock:
+            if self._sessions is None:
+                self._sessions = Sessions(self.settings.index_dir, self.events)
+            return self._sessions
 
     # --- the live snapshot ---
 
@@ -125,12 +137,15 @@ class KnowledgeBase:
     # --- watchers ---
 
     def start(self, watch_content: bool = False, poll: float = 0.25) -> None:
-        """Follow the CURRENT pointer (always) and, with `watch_content`, rebuild when content files change."""
+        """Follow the CURRENT pointer and the presentation sessions other processes move (always) and, with
+        `watch_content`, rebuild when content files change."""
+        from kb.runtime.sessions import SessionFollower
         from kb.runtime.watch import ContentWatcher, PointerWatcher
 
         if self._threads:
             return
         self._threads.append(PointerWatcher(self, poll))
+        self._threads.append(SessionFollower(self.sessions))
         if watch_content:
             self._threads.append(ContentWatcher(self.settings.content_dir, self.rebuild))
         for t in self._threads:
@@ -142,6 +157,10 @@ class KnowledgeBase:
         for t in self._threads:
             t.stop()
         self._threads.clear()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, None
+        if sessions is not None:
+            sessions.close()
 
     def public(self, message: str) -> str:
         """A message as responses may show it: the server's folders named by role, never by their path (the log

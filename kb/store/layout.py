@@ -4,6 +4,7 @@
     <index>/builds/<id>/         manifest.json, meta.sqlite, vectors-<lang>.faiss, glossary.yaml, sources/
     <index>/builds/<id>.tmp/     a build being written (an orphan after a kill; the next build removes it)
     <index>/cache.sqlite         embedding cache keyed by (embedder, chunk-text hash), shared by builds
+    <index>/sessions.sqlite      the trainer mode's presentation sessions (kb.store.sessions), shared by workers
     <index>/.lock                held by the one build that may write
 
 A build is written to `builds/<id>.tmp`, renamed, and only then named in CURRENT: a crash or a kill at any point

@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 from kb.courses import load_courses
 from kb.glossary import Glossary
 from kb.library import Library
+from kb.runtime import KnowledgeBase, Session, Sessions
 from kb.settings import Settings
 from kb.web.deps import KbDep, LibraryDep, RendererDep, SearchDep, SettingsDep, UiDep
 from kb.web.i18n import language_name
 from kb.web.pages import ERROR_TITLES, Link, not_found_module, status_label
-from kb.web.sessions import Session, Sessions
 from kb.web.slides import Deck, build_course_deck, build_deck
 from kb.web.templating import Renderer, Ui
 
@@ -40,10 +40,9 @@ when the presenter's own browser uses 127.0.0.1."""
 
 
 def sessions(request: Request) -> Sessions:
-    state = request.app.state
-    if not hasattr(state, "present_sessions"):
-        state.present_sessions = Sessions()
-    return state.present_sessions
+    """The knowledge base's sessions: in the index folder's store, shared by every worker."""
+    kb: KnowledgeBase = request.app.state.kb
+    return kb.sessions
 
 
 def pick_langs(value: str, available: list[str], ui: Ui) -> list[str]:
@@ -157,7 +156,7 @@ async def begin_session(request: Request, renderer: Renderer, ui: Ui, settings: 
     sess = sessions(request).start(deck_id, chosen)
     target = f"{source_for(deck_id).presenter}?session={sess.id}&langs={','.join(chosen)}"
     response = RedirectResponse(target, 303)
-    response.set_cookie(sess.cookie, sess.token, httponly=True, samesite="strict", path="/")
+    response.set_cookie(sess.cookie, sess.token or "", httponly=True, samesite="strict", path="/")
     return response
 
 
@@ -259,6 +258,5 @@ def publish_position(request: Request, kb: KbDep, settings: SettingsDep, library
     if deck is None or index is None:
         return JSONResponse({"error": {"field": "slide", "message": f"no slide '{position.slide}' in this deck"}},
                             422)
-    event = kb.events.publish(sess.channel, "slide", {"slide": position.slide, "index": index,
-                                                      "count": len(deck.slides), "blank": position.blank})
-    return JSONResponse({"id": event.id, "slide": position.slide, "index": index, "at": event.at})
+    moved = kb.sessions.move(sess, position.slide, index, len(deck.slides), position.blank)
+    return JSONResponse({k: moved[k] for k in ("id", "seq", "slide", "index", "at")})

@@ -3,10 +3,12 @@ same order: the presenter, the projector and each phone (in its own language) na
 
 Each `##` and `###` section is a slide. A section is split further at a `---` break and then by an estimate of
 its height at the projector's type size (a 1920x1080 screen, 38 px primary text in a column of about 880 px), so
-the split is the same on every device and never depends on a browser's measurement. A split falls only between
-top-level blocks or between list items: a table, a paragraph or a list item is never cut. All languages of a
-section are split into the same number of parts; when their block structure matches (the usual case for an
-aligned translation) at the same block boundaries, otherwise by proportion of height."""
+the split is the same on every device and never depends on a browser's measurement (the slide keys the
+presenter and the phones share come from it). A split falls only between top-level blocks, between list items
+or between table rows: a paragraph, a list item or a table row is never cut, and a table continued on the next
+slide repeats its header row there (that slide says "(continued)"). All languages of a section are split into
+the same number of parts; when their block structure matches (the usual case for an aligned translation) at the
+same block boundaries, otherwise by proportion of height."""
 
 from __future__ import annotations
 
@@ -33,14 +35,22 @@ LISTS = {"ul", "ol"}
 
 @dataclass
 class Atom:
-    """A piece a slide may start or end at: a top-level block, or one item of a top-level list."""
+    """A piece a slide may start or end at: a top-level block, one item of a top-level list, or one body row of
+    a top-level table."""
 
     html: str
     lines: float
     list_open: str | None = None
     """For a list item, its list's opening tag (`<ol start="3">` is worked out when the item is placed)."""
     item: int = 0
-    """For a list item, its 1-based number in the list."""
+    """For a list item or a table row, its 1-based number in the list or the table's body."""
+    table_open: str | None = None
+    """For a table row, the table's opening tag and header (`<table><thead>…</thead>`): every slide a table
+    continues on repeats its header row."""
+    head_lines: float = 0
+    """For a table row, the height of that repeated header."""
+    para_open: str | None = None
+    """For a sentence of a paragraph too tall for one slide, the paragraph's opening tag."""
 
 
 @dataclass
@@ -58,6 +68,11 @@ class Slide:
     notes: dict[str, str] = field(default_factory=dict)
     docs: dict[str, DocumentView] = field(default_factory=dict)
     """The module's documents, for a title or closing slide (version, date, disclaimer, sources)."""
+
+    @property
+    def continued(self) -> set[str]:
+        """The languages whose part of this slide starts inside a table or list begun on the slide before."""
+        return {L for L, b in self.bodies.items() if continued(b)}
 
 
 @dataclass
@@ -107,49 +122,147 @@ def atoms(fragment: str) -> list[Atom]:
             depth += 1
             continue
         depth -= 1
-        if depth == 1 and top in LISTS and name == "li":
+        if depth == 0 and top == "table":
+            out += table_atoms(fragment[start:m.end()])
+        elif depth == 1 and top in LISTS and name == "li":
             item_no += 1
             piece = fragment[item_start:m.end()]
-            out.append(Atom(piece, _lines(text_units(piece), LINE_UNITS - 3) + 0.2, list_open, item_no))
+            out.append(Atom(piece, _text_lines(piece, LINE_UNITS - 3) + 0.2, list_open, item_no))
         elif depth == 0:
             piece = fragment[start:m.end()]
-            if top not in LISTS:
+            if top == "p" and _text_lines(piece) > LINES_PER_SLIDE:
+                out += sentence_atoms(piece)
+            elif top not in LISTS:
                 out.append(Atom(piece, _block_lines(top, piece)))
             list_open = None
     return out
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\u00C0-\u1EF9\"“(])|(?<=[。！？])")
+
+
+def sentence_atoms(piece: str) -> list[Atom]:
+    """A paragraph taller than a slide as one atom per sentence (cut only between sentences, outside any inline
+    markup), so it can go on over two slides; consecutive sentences join back into one paragraph."""
+    open_tag = piece[:piece.index(">") + 1]
+    inner = piece[len(open_tag):piece.rindex("</p>")]
+    cuts, depth, at = [0], 0, 0
+    for m in TAG.finditer(inner + "<x>"):
+        if depth == 0:
+            cuts += [at + b.start() for b in SENTENCE_END.finditer(inner[at:m.start()]) if at + b.start() > 0]
+        if m.start() >= len(inner):
+            break
+        closing, name, selfclose = m.group(1) == "/", m.group(2).lower(), m.group(3) == "/"
+        if name not in VOID and not selfclose:
+            depth += -1 if closing else 1
+        at = m.end()
+    cuts = sorted(set(cuts)) + [len(inner)]
+    sentences = [inner[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if inner[a:b].strip()]
+    if len(sentences) < 2:
+        return [Atom(piece, _block_lines("p", piece))]
+    return [Atom(text, text_units(text) / LINE_UNITS + 0.05, item=n, para_open=open_tag)
+            for n, text in enumerate(sentences, 1)]
+
+
+ROW = re.compile(r"<tr\b.*?</tr>", re.S)
+CELL = re.compile(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", re.S)
+CELL_PADDING = 1
+"""Half-em widths a table cell loses to its padding and borders."""
+ROW_EXTRA = 0.3
+"""A table row's padding and border, in lines."""
+
+
+def table_atoms(piece: str) -> list[Atom]:
+    """A table as one atom per body row, each carrying the table's opening tag and header row; a table without a
+    header or with a single body row stays one atom."""
+    head = re.search(r"<thead>.*?</thead>", piece, re.S)
+    body = re.search(r"<tbody>(.*?)</tbody>", piece, re.S)
+    rows = ROW.findall(body.group(1)) if body else []
+    heights = row_lines(ROW.findall(piece))
+    if head is None or len(rows) < 2:
+        return [Atom(piece, sum(heights) + 0.5)]
+    table_open = piece[:piece.index(">") + 1] + "\n" + head.group(0)
+    head_lines = sum(heights[:len(heights) - len(rows)])
+    return [Atom(row, h, item=n, table_open=table_open, head_lines=head_lines)
+            for n, (row, h) in enumerate(zip(rows, heights[-len(rows):], strict=True), 1)]
+
+
+def row_lines(rows: list[str]) -> list[float]:
+    """Each row's height in lines. Columns share the slide's width in proportion to their text (the way a
+    browser lays out a table), but never narrower than their longest word."""
+    cells = [[text_units(c) for c in CELL.findall(r)] for r in rows]
+    cols = max((len(c) for c in cells), default=1) or 1
+    words = [max((_longest_word(c) for r in rows for i, c in enumerate(CELL.findall(r)) if i == col), default=1)
+             for col in range(cols)]
+    weight = [max(1, sum(r[col] for r in cells if col < len(r))) for col in range(cols)]
+    room = max(cols * 4, LINE_UNITS - cols * CELL_PADDING)
+    widths = [max(words[col], room * weight[col] / sum(weight)) for col in range(cols)]
+    scale = room / sum(widths)
+    widths = [max(4.0, w * scale) for w in widths]
+    return [max((math.ceil(u / widths[i]) for i, u in enumerate(r) if u), default=1) + ROW_EXTRA for r in cells]
+
+
+def _longest_word(fragment: str) -> int:
+    text = html.unescape(TAG.sub("", fragment))
+    return max((text_units(w) for w in text.split()), default=1)
+
+
 def _block_lines(tag: str, piece: str) -> float:
-    if tag == "table":
-        rows = piece.count("<tr")
-        cols = max(1, piece.count("<th") or piece.split("</tr>")[0].count("<td"))
-        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", piece, re.S)
-        widest = max((text_units(c) for c in cells), default=1)
-        return rows * _lines(widest, LINE_UNITS // cols) * 1.1 + 0.5
     if tag == "pre":
         return piece.count("\n") + 1
-    return _lines(text_units(piece)) + 0.4
+    return _text_lines(piece) + 0.4
+
+
+BLOCK_START = re.compile(r"<(?:p|li|br|h[1-6]|div|blockquote|dt|dd)\b[^>]*>")
+
+
+def _text_lines(piece: str, width: int = LINE_UNITS) -> float:
+    """Lines of a fragment's text: each inner block (a list item's paragraphs, a nested list's items) starts a
+    line of its own, with a third of a line of margin between them."""
+    blocks = [b for b in BLOCK_START.split(piece) if _visible(b)]
+    return sum(_lines(text_units(b), width) for b in blocks) + 0.33 * max(0, len(blocks) - 1) if blocks else 1
 
 
 def join(parts: list[Atom]) -> str:
-    """HTML of consecutive atoms, list items wrapped back in their list (numbered from where they left off)."""
+    """HTML of consecutive atoms, list items wrapped back in their list (numbered from where they left off) and
+    table rows in their table (with its header row again, marked `continued` after the first slide)."""
     out: list[str] = []
-    open_list: str | None = None
+    open_: str | None = None
+    close = ""
     for a in parts:
-        if a.list_open != open_list or (a.list_open and a.item == 1 and out):
-            if open_list:
-                out.append(f"</{open_list[1:3]}>")
-            open_list = a.list_open
-            if open_list:
-                tag = open_list
-                if open_list.startswith("<ol") and a.item > 1:
-                    first = int(m.group(1)) if (m := re.search(r'start="(\d+)"', open_list)) else 1
-                    tag = re.sub(r'\s*start="\d+"', "", open_list)[:-1] + f' start="{first + a.item - 1}">'
+        wrapper = a.list_open or a.table_open or a.para_open
+        if wrapper != open_ or (wrapper and a.item == 1 and out):
+            if open_:
+                out.append(close)
+            open_, close = wrapper, ""
+            if a.para_open:
+                out.append(a.para_open)
+                close = "</p>"
+            elif a.table_open:
+                tag = a.table_open
+                if a.item > 1:
+                    tag = tag.replace("<table", '<table class="continued"', 1)
+                out.append(tag + "\n<tbody>")
+                close = "</tbody>\n</table>"
+            elif a.list_open:
+                tag = a.list_open
+                if a.list_open.startswith("<ol") and a.item > 1:
+                    first = int(m.group(1)) if (m := re.search(r'start="(\d+)"', a.list_open)) else 1
+                    tag = re.sub(r'\s*start="\d+"', "", a.list_open)[:-1] + f' start="{first + a.item - 1}">'
+                if a.item > 1:
+                    tag = tag[:-1] + ' class="continued">'
                 out.append(tag)
+                close = f"</{a.list_open[1:3]}>"
         out.append(a.html)
-    if open_list:
-        out.append(f"</{open_list[1:3]}>")
+    if open_:
+        out.append(close)
     return "\n".join(out)
+
+
+def continued(fragment: str) -> bool:
+    """Whether a slide part starts in the middle of a table or a list (the slide says "(continued)")."""
+    first = fragment.lstrip().split(">", 1)[0]
+    return first.startswith(("<table", "<ul", "<ol")) and 'class="continued"' in first
 
 
 def split_atoms(atoms_: list[Atom], n: int) -> list[list[Atom]]:
@@ -174,21 +287,36 @@ def split_section(bodies: dict[str, str]) -> list[dict[str, str]]:
     parts: list[dict[str, str]] = []
     for c in range(chunks):
         cut = {L: atoms(p[c]) for L, p in per_lang.items()}
+        most = max((len(at) for at in cut.values()), default=1)
+        aligned = len({len(at) for at in cut.values()}) == 1
         height = max((sum(a.lines for a in at) for at in cut.values()), default=0)
-        n = max(1, math.ceil(height / LINES_PER_SLIDE))
-        n = min(n, max((len(at) for at in cut.values()), default=1))
-        counts = {len(at) for at in cut.values()}
-        if n > 1 and len(counts) == 1:
-            ref = max(cut.values(), key=lambda at: sum(a.lines for a in at))
-            bounds = _bounds(split_atoms(ref, n))
-            groups = {L: [at[b0:b1] for b0, b1 in bounds] for L, at in cut.items()}
-        else:
-            groups = {L: split_atoms(at, n) for L, at in cut.items()}
+        n = min(max(1, math.ceil(height / LINES_PER_SLIDE)), most)
+        while True:
+            groups = _groups(cut, n, aligned)
+            if n >= most or all(_height(g) <= LINES_PER_SLIDE for gs in groups.values() for g in gs):
+                break
+            n += 1  # equal shares still leave one part too tall (a repeated header, an uneven block): one more
         for i in range(n):
             part = {L: join(g[i]) for L, g in groups.items()}
             if c == 0 or i > 0 or any(part.values()):
                 parts.append(part)
     return [p for p in parts if any(v.strip() for v in p.values())] or [dict.fromkeys(bodies, "")]
+
+
+def _groups(cut: dict[str, list[Atom]], n: int, aligned: bool) -> dict[str, list[list[Atom]]]:
+    """Every language's atoms in `n` parts: at the same atom boundaries when their structure matches (split by
+    the tallest language), else each by its own heights."""
+    if n > 1 and aligned:
+        ref = max(cut.values(), key=lambda at: sum(a.lines for a in at))
+        bounds = _bounds(split_atoms(ref, n))
+        return {L: [at[b0:b1] for b0, b1 in bounds] for L, at in cut.items()}
+    return {L: split_atoms(at, n) for L, at in cut.items()}
+
+
+def _height(group: list[Atom]) -> float:
+    """A part's height, with the header row it repeats when it starts inside a table."""
+    head = group[0].head_lines if group and group[0].table_open and group[0].item > 1 else 0
+    return head + sum(a.lines for a in group)
 
 
 def _bounds(groups: list[list[Atom]]) -> list[tuple[int, int]]:

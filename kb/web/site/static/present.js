@@ -92,15 +92,36 @@
     }
   }
 
+  /* One move in flight at a time, the latest position sent when it is answered: quick key presses never reach
+     the server out of order, and a driving page ignores the echoes of its own moves (by the store's change
+     number, `seq`) instead of jumping back to a slide it already left. */
+  var sending = false;
+  var dirty = false;
+  var ownSeq = 0;
   function send() {
     if (!session || !drives || !window.fetch) {
       return;
     }
+    if (sending) {
+      dirty = true;
+      return;
+    }
+    sending = true;
+    dirty = false;
     fetch("/api/present/" + session + "/position", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ slide: keys[current], blank: blank })
-    }).catch(function () { /* the server is away: the next move sends the position again */ });
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
+      if (d && d.seq) {
+        ownSeq = Math.max(ownSeq, d.seq);
+      }
+    }).catch(function () { /* the server is away: the next move sends the position again */ }).then(function () {
+      sending = false;
+      if (dirty) {
+        send();
+      }
+    });
   }
 
   function go(i) {
@@ -208,6 +229,7 @@
       return;
     }
     var channel = "present:" + session;
+    var RETRY_MS = 3000;
     var state = document.querySelector("[data-state]");
     var source = null;
     function apply(data) {
@@ -239,6 +261,9 @@
       });
       source.addEventListener("slide", function (e) {
         var data = JSON.parse(e.data);
+        if (drives && role !== "follow" && (sending || (data.seq && data.seq <= ownSeq))) {
+          return; /* our own move coming back (another driving window's moves have a later seq) */
+        }
         if (!drives || role === "follow" || data.slide !== keys[current] || !!data.blank !== blank) {
           apply(data);
         }
@@ -251,7 +276,14 @@
           build = data.build;
         }
       });
-      source.onerror = function () { body.setAttribute("data-connected", "false"); };
+      source.onerror = function () {
+        body.setAttribute("data-connected", "false");
+        /* EventSource retries a dropped connection by itself, but gives up on an answer that is not a stream (a
+           server starting up, a captive portal): then try again a little later. */
+        if (source.readyState === 2) {
+          window.setTimeout(function () { if (source.readyState === 2) { connect(); } }, RETRY_MS);
+        }
+      };
     }
     connect();
     /* A phone that slept may hand back a closed stream: open a new one when the page is seen again. */
