@@ -102,16 +102,23 @@ def judge_cost(searcher: Searcher, items: list[Labelled]) -> float:
         best = max((top for _, top, _ in dense.values()), default=-1.0)
         hits = len(searcher.glossary.find(item.text)) if searcher.glossary else 0
         t = time.perf_counter()
-        searcher.judge(read, vector, best, dense, hits)
+        searcher.judge(read, vector, best, dense, asked, hits)
         times.append((time.perf_counter() - t) * 1000)
     return float(np.median(times))
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(centre, scale, weights, bias) of a class-balanced ridge logistic regression; y = 1 for relevant."""
+def fit(x: np.ndarray, y: np.ndarray, same: list[bool], l2: float = L2
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(centre, scale, weights, bias) of a class-balanced ridge logistic regression; y = 1 for relevant. Centre and
+    scale of the word signals come from the queries whose best match is in their own language (the others do not
+    use them, `relevance.standardise`)."""
     centre, scale = x.mean(axis=0), x.std(axis=0)
+    own = x[np.asarray(same, dtype=bool)]
+    for name in relevance.WORD_FEATURES:
+        j = relevance.FEATURES.index(name)
+        centre[j], scale[j] = own[:, j].mean(), own[:, j].std()
     scale = np.where(scale < 1e-9, 1.0, scale)
-    z = np.hstack([(x - centre) / scale, np.ones((len(x), 1))])
+    z = np.hstack([relevance.standardise(x, centre, scale, same), np.ones((len(x), 1))])
     sample = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())) * len(y)
     w = np.zeros(z.shape[1])
     penalty = np.diag([l2] * (z.shape[1] - 1) + [0.0])
@@ -184,7 +191,7 @@ def main() -> int:
     tune = [i for i in items if i.split == "tune"]
     x = np.vstack([i.evidence.vector() for i in tune])
     y = np.array([0.0 if i.off else 1.0 for i in tune])
-    centre, scale, weights, bias = fit(x, y)
+    centre, scale, weights, bias = fit(x, y, [i.evidence.same_language for i in tune])
     fitted = relevance.Model(tuple(centre), tuple(scale), tuple(weights), bias, 0.5)
     threshold = min(operating_point([fitted.relevance(i.evidence) for i in tune if i.kind == kind], args.max_real)
                     for kind in REAL_KINDS)

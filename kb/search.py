@@ -276,19 +276,23 @@ class Searcher:
             if len(results) == k:
                 break
         params = rec_filter.as_params() if rec_filter is not None else {}
-        weak, relevance = self.judge(read, vector, best, dense, len(terms)) if mode != "keyword" else (False, None)
+        weak, relevance = (self.judge(read, vector, best, dense, asked_in, len(terms)) if mode != "keyword" else
+                           (False, None))
         return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
                               weak=weak, query_lang=asked_in, restored=read if read != q else None,
                               best=round(best, 4), relevance=None if relevance is None else round(relevance, 4),
                               **params)
 
-    def judge(self, read: str, vector: np.ndarray, best: float, dense: dict, glossary_hits: int
-              ) -> tuple[bool, float]:
+    def judge(self, read: str, vector: np.ndarray, best: float, dense: dict, asked_in: str | None,
+              glossary_hits: int) -> tuple[bool, float]:
         """(weak, relevance) of a query from its dense scores and words (`kb.relevance`)."""
         typical = max((float(vector.reshape(-1) @ c) for c in self.calibration.centres.values()), default=0.0)
         scores = [s for _, _, score_of in dense.values() for s in score_of.values()]
+        top = max((ranked[0] for ranked, _, _ in dense.values() if ranked), key=lambda r: dense_score(dense, r),
+                  default=None)
+        own = asked_in is None or top is None or asked_in in self.section_langs.get(top[:2], [asked_in])
         return self.relevance.judge(self.relevance.evidence(tokens(read, query=True), best, scores, typical,
-                                                            glossary_hits))
+                                                            glossary_hits, own))
 
     def _term_modules(self) -> dict[str, tuple[str, ...]]:
         """Glossary term id -> the modules whose title names it (in any language), for specific terms only."""
@@ -401,6 +405,11 @@ class Searcher:
         snippet, highlights = make_snippet(body, query_terms(q, expansions), self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])))
+
+
+def dense_score(dense: dict, hit: tuple[str, str, int]) -> float:
+    """The centred cosine of one chunk the dense search looked at (`Searcher._dense`)."""
+    return max((score_of.get(hit[2], -1.0) for _, _, score_of in dense.values()), default=-1.0)
 
 
 def _parts(rec: dict[str, str | None]) -> tuple[str | None, str | None, str | None, str | None]:
