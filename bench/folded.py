@@ -17,6 +17,7 @@ Usage: python bench/folded.py [--engine NAME] [--xquad DIR] [--articles N] [--wr
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 import unicodedata
@@ -92,12 +93,20 @@ def main() -> int:
     rows: list[list[object]] = []
     t = time.perf_counter()
     if not args.skip_xquad:
-        content = work / "xquad-full" / "guidelines"
+        tag = f"xquad-{args.articles or 'all'}"
+        content = work / tag / "guidelines"
         queries = write_xquad_content(args.xquad, content, args.articles)
-        searcher = vectors.attach(open_index(content, work / f"xquad-full-index-{args.engine}", args.engine,
-                                             embedder, glossary=False))
+        index = work / tag / f"index-{args.engine}"
+        full = work / "xquad-all" / f"index-{args.engine}" / "cache.sqlite"
+        if index != full.parent and not (index / "cache.sqlite").exists() and full.exists():
+            index.mkdir(parents=True, exist_ok=True)  # the same paragraphs: reuse what a full run embedded
+            src, dst = sqlite3.connect(full), sqlite3.connect(index / "cache.sqlite")
+            src.backup(dst)
+            src.close()
+            dst.close()
+        searcher = vectors.attach(open_index(content, index, args.engine, embedder, glossary=False))
         vi = [q for q in queries if q[1] == "vi"]
-        rows += rows_for(searcher, "XQuAD vi questions, parallel corpus",
+        rows += rows_for(searcher, f"XQuAD vi questions, parallel corpus ({len(searcher.modules)} articles)",
                          {"test": vi[1::2], "tune": vi[0::2]})
         vectors.save()
     searcher = vectors.attach(open_index(ROOT / "guidelines", ROOT / ".kb" / f"index-{args.engine}", args.engine,
