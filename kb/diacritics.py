@@ -22,11 +22,39 @@ NEIGHBOUR_WEIGHT = 0.7
 nothing against a word (both candidates fall back to their own frequency alike)."""
 
 
+QUESTION_PHRASES = (
+    "bao nhiêu", "bao lâu", "bao giờ", "khi nào", "lúc nào", "thế nào", "như thế nào", "ra sao", "tại sao",
+    "vì sao", "là gì", "những gì", "cái gì", "điều gì", "gì không", "ở đâu", "từ đâu", "đâu là", "là ai", "của ai",
+    "ai là", "những ai", "nào là", "loại nào", "người nào", "năm nào", "nước nào", "cách nào", "bằng cách nào",
+    "mấy tuổi", "mấy lần", "mấy liều", "mấy ngày", "mấy tuần", "mấy tháng", "mấy năm", "mấy giờ", "mấy người",
+    "từ mấy", "tối đa mấy", "có phải", "phải không", "có không", "được không", "có nên", "nên không",
+)
+"""How Vietnamese asks: question words with their usual neighbours. Guideline text and encyclopaedia text state
+things, so `bao nhiêu`, `những gì`, `mấy tuổi`, `ở đâu` are rare there, and the folded `bao nhieu` was restored
+as the common `bao nhiều` (`nhiều`, many; `nhiều lần` outvotes `bao nhiêu lần`), `nhung gi` as `nhưng gì`
+(`nhưng`, but), `may tuoi` as `máy tuổi` (`máy`, machine). Typed without diacritics, each of these phrases has one
+reading, so a run of words that folds to one is restored to it outright; the corpus decides the words around it.
+This is general knowledge of the language, not of any query set."""
+PHRASE_COUNT = 3
+"""Pseudo-count added to each word and adjacent pair of a question phrase, so that the corpus's vocabulary knows
+them (a word it has never seen is left as typed)."""
+
+
 class Restorer:
-    """Restores diacritics from word and pair counts of one language (`BuildReader.word_counts`)."""
+    """Restores diacritics from word and pair counts of one language (`BuildReader.word_counts`), plus the
+    question phrases every Vietnamese query may use (`QUESTION_PHRASES`)."""
 
     def __init__(self, words: dict[str, int], pairs: dict[tuple[str, str], int]) -> None:
+        words, pairs = dict(words), dict(pairs)
+        for phrase in QUESTION_PHRASES:
+            ws = phrase.split()
+            for w in ws:
+                words[w] = words.get(w, 0) + PHRASE_COUNT
+            for pair in zip(ws, ws[1:], strict=False):
+                pairs[pair] = pairs.get(pair, 0) + PHRASE_COUNT
         self.words, self.pairs = words, pairs
+        self.phrases = sorted(((tuple(fold(phrase).split()), tuple(phrase.split())) for phrase in QUESTION_PHRASES),
+                              key=lambda p: -len(p[0]))
         self.total = sum(words.values()) or 1
         self.by_fold: dict[str, list[str]] = defaultdict(list)
         for w in sorted(words, key=lambda w: -words[w]):
@@ -59,7 +87,14 @@ class Restorer:
 
     def _restore_run(self, query: str, run: list[re.Match[str]]) -> str:
         """Viterbi over one run of adjacent plain words; the spacing between them is kept."""
-        options = [self.by_fold[fold(m.group(0))][:12] for m in run]
+        folded = [fold(m.group(0)) for m in run]
+        options = [self.by_fold[f][:12] for f in folded]
+        pinned = [False] * len(run)
+        for plain, accented in self.phrases:  # longest first
+            for i in range(len(run) - len(plain) + 1):
+                if tuple(folded[i:i + len(plain)]) == plain and not any(pinned[i:i + len(plain)]):
+                    for j, word in enumerate(accented):
+                        options[i + j], pinned[i + j] = [word], True
         best: dict[str, tuple[float, list[str]]] = {w: (self._logp(None, w), [w]) for w in options[0]}
         for cands in options[1:]:
             step: dict[str, tuple[float, list[str]]] = {}

@@ -26,6 +26,7 @@ from kb.errors import KbError
 from kb.glossary import Glossary
 from kb.headings import HeadingIndex
 from kb.recommendations import FilterError, RecFilter, parse_filter
+from kb.relevance import Relevance
 from kb.snippets import make_snippet, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
 from kb.text import exact_tokens, fold, fts_query, tokens, visible
@@ -55,8 +56,8 @@ PER_LANGUAGE_SHARE = 1.0
 WEAK_DENSE_SHARE = 0.3
 """When no passage is close (the query is weak), the dense lists count this much: the words typed decide."""
 WEAK_FLOOR = 0.232
-"""Best centred cosine below which no section is a good match (`weak`), fitted on the off-topic queries of
-`bench/offtopic.yaml` against the tune half of the real ones (`bench/retrieval.py --fit-floor`)."""
+"""Best centred cosine below which the dense lists get `WEAK_DENSE_SHARE` in the fusion. Whether a response is
+`weak` (no good match) is `kb.relevance`'s judgement over several signals, of which this cosine is one."""
 DEPTH = 30
 """How many chunks each per-language list contributes to the fusion (at least twice k). XQuAD recall@1/@5/MRR
 are the same to 3 decimals at 30 as at 100, and the fusion loop is cheaper."""
@@ -106,7 +107,10 @@ class SearchResponse:
     restored: str | None = None
     """The query with its Vietnamese diacritics restored, when it was typed without them."""
     best: float = 0.0
-    """The best centred dense score, the number `weak` is decided on."""
+    """The best centred dense score, one of the signals `weak` is decided on (`kb.relevance`)."""
+    relevance: float | None = None
+    """P(some section answers the query) under `kb.relevance`'s model; `weak` is this below its operating point
+    (None in keyword mode, which is never judged)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +158,8 @@ class Searcher:
             WEAK_DENSE_SHARE
         self.lang_temperature, self.heading_share = LANG_TEMPERATURE, HEADING_SHARE
         self.term_modules = self._term_modules()
+        self.relevance = Relevance(index.token_frequencies(), len(index.chunks),
+                                   {t for stop in index.stop_tokens.values() for t in stop})
         self.headings = HeadingIndex({key: sec.heading for key, sec in self.sections.items()})
         self.first_chunk: dict[tuple[str, str, str], int] = {}
         for cid in sorted(index.chunks):
@@ -252,8 +258,8 @@ class Searcher:
                 fused[(module_id, sid)] += share
                 by_lang[(module_id, sid)][L] += share
                 best_chunk.setdefault((module_id, sid, L), chunk_id)
-        tied = {m for term, _ in (self.glossary.find(q) if self.glossary else []) for m in
-                self.term_modules.get(term.id, ())}
+        terms = self.glossary.find(q) if self.glossary else []
+        tied = {m for term, _ in terms for m in self.term_modules.get(term.id, ())}
         for key in fused:
             if key[0] in tied:
                 fused[key] += MODULE_TIE * max(weights.values(), default=1.0) / (RRF_K + 1)
@@ -270,9 +276,23 @@ class Searcher:
             if len(results) == k:
                 break
         params = rec_filter.as_params() if rec_filter is not None else {}
+        weak, relevance = (self.judge(read, vector, best, dense, asked_in, len(terms)) if mode != "keyword" else
+                           (False, None))
         return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
-                              weak=mode != "keyword" and best < WEAK_FLOOR, query_lang=asked_in,
-                              restored=read if read != q else None, best=round(best, 4), **params)
+                              weak=weak, query_lang=asked_in, restored=read if read != q else None,
+                              best=round(best, 4), relevance=None if relevance is None else round(relevance, 4),
+                              **params)
+
+    def judge(self, read: str, vector: np.ndarray, best: float, dense: dict, asked_in: str | None,
+              glossary_hits: int) -> tuple[bool, float]:
+        """(weak, relevance) of a query from its dense scores and words (`kb.relevance`)."""
+        typical = max((float(vector.reshape(-1) @ c) for c in self.calibration.centres.values()), default=0.0)
+        scores = [s for _, _, score_of in dense.values() for s in score_of.values()]
+        top = max((ranked[0] for ranked, _, _ in dense.values() if ranked), key=lambda r: dense_score(dense, r),
+                  default=None)
+        own = asked_in is None or top is None or asked_in in self.section_langs.get(top[:2], [asked_in])
+        return self.relevance.judge(self.relevance.evidence(tokens(read, query=True), best, scores, typical,
+                                                            glossary_hits, own))
 
     def _term_modules(self) -> dict[str, tuple[str, ...]]:
         """Glossary term id -> the modules whose title names it (in any language), for specific terms only."""
@@ -385,6 +405,11 @@ class Searcher:
         snippet, highlights = make_snippet(body, query_terms(q, expansions), self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])))
+
+
+def dense_score(dense: dict, hit: tuple[str, str, int]) -> float:
+    """The centred cosine of one chunk the dense search looked at (`Searcher._dense`)."""
+    return max((score_of.get(hit[2], -1.0) for _, _, score_of in dense.values()), default=-1.0)
 
 
 def _parts(rec: dict[str, str | None]) -> tuple[str | None, str | None, str | None, str | None]:

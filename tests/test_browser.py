@@ -94,6 +94,21 @@ def test_search_as_you_type(tab: Tab, http: httpx.Client) -> None:
     assert not tab.errors
 
 
+def test_search_as_you_type_says_when_nothing_matches_well(tab: Tab) -> None:
+    page = tab.page
+    page.goto("/?ui=vi")
+    page.locator("#q").fill("how to bake sourdough bread")
+    weak = page.locator("#results .notice-weak")
+    expect(weak).to_contain_text("Không có mục nào khớp tốt")
+    expect(page.locator("#results li.result").first).to_be_visible()  # the closest sections are still listed
+    page.reload()  # the server renders the same note in the same place
+    expect(weak).to_contain_text("Không có mục nào khớp tốt")
+    page.locator("#q").fill("opioid titration")
+    expect(page.locator("#results li.result[data-section=titration]").first).to_be_visible()
+    expect(weak).to_have_count(0)
+    assert not tab.errors
+
+
 def test_search_results_from_the_api_are_text_never_html(tab: Tab) -> None:
     page = tab.page
     attack = '<img src=x onerror="document.title=1">'

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 
 from kb.build import build_index
 from kb.runtime import open_searcher
@@ -80,21 +81,48 @@ def test_a_heading_query_ranks_the_headings_section_first(searcher, heading: str
     assert searcher.search(heading).results[0].section == section
 
 
-@pytest.mark.parametrize("query", ["qwxzj", "how to bake sourdough bread", "明天北京天气怎么样",
-                                   "kết quả bóng đá hôm nay"])
+OFF_TOPIC = ["qwxzj", "how to bake sourdough bread", "weather forecast tomorrow", "明天北京天气怎么样",
+             "拔智齿后注意事项", "kết quả bóng đá hôm nay", "thoi tiet ha noi ngay mai"]
+REAL = ["opioid titration", "constipation from morphine", "drug-eluting beads size", "载药微球", "阿片类药物滴定",
+        "TACE 术后护理", "hạt vi cầu tải thuốc doxorubicin", "chuẩn độ opioid", "chuan do opioid",
+        "cham soc sau thu thuat"]
+
+
+@pytest.mark.parametrize("query", OFF_TOPIC)
 def test_an_off_topic_query_is_weak_but_still_answered(searcher, query: str) -> None:  # noqa: ANN001
     response = searcher.search(query)
     assert response.weak and response.results
+    assert response.relevance is not None and response.relevance < searcher.relevance.model.threshold
 
 
-@pytest.mark.parametrize("query", ["opioid titration", "载药微球", "hạt vi cầu tải thuốc doxorubicin"])
+@pytest.mark.parametrize("query", REAL)
 def test_a_real_query_is_not_weak(searcher, query: str) -> None:  # noqa: ANN001
-    assert not searcher.search(query).weak
+    response = searcher.search(query)
+    assert not response.weak, (query, response.relevance)
 
 
-def test_weak_is_in_the_api_and_on_the_page(http) -> None:  # noqa: ANN001
+def test_keyword_mode_is_never_judged(searcher) -> None:  # noqa: ANN001
+    response = searcher.search("qwxzj", mode="keyword")
+    assert not response.weak and response.relevance is None
+
+
+def test_weak_is_in_the_api_and_its_schema(http) -> None:  # noqa: ANN001
     body = http.get("/api/search", params={"q": "how to bake sourdough bread"}).json()
-    assert body["weak"] is True and body["results"]
+    assert body["weak"] is True and body["results"] and 0 <= body["relevance"] < 1
     assert http.get("/api/search", params={"q": "opioid titration"}).json()["weak"] is False
-    page = http.get("/search", params={"q": "how to bake sourdough bread", "ui": "vi"})
-    assert "Không có mục nào khớp tốt" in page.text
+    schema = http.get("/api/openapi.json").json()["paths"]["/api/search"]["get"]["responses"]["200"]
+    fields = schema["content"]["application/json"]["schema"]["properties"]
+    assert fields["weak"]["type"] == "boolean" and "no good match" in fields["weak"]["description"]
+
+
+@pytest.mark.parametrize("ui, note", [("en", "No section matches this query well"),
+                                      ("zh", "没有与此查询高度匹配的章节"),
+                                      ("vi", "Không có mục nào khớp tốt")])
+def test_the_page_says_no_good_match_and_still_lists_the_closest(http, ui: str, note: str) -> None:  # noqa: ANN001
+    page = BeautifulSoup(http.get("/search", params={"q": "明天北京天气怎么样", "ui": ui}).text, "html.parser")
+    weak = page.select_one("#results .notice-weak")
+    assert weak is not None and note in weak.get_text()
+    assert page.select("#results li.result")
+    assert note in page.select_one("#results")["data-weak"]  # what search-as-you-type shows
+    real = BeautifulSoup(http.get("/search", params={"q": "opioid titration", "ui": ui}).text, "html.parser")
+    assert real.select_one(".notice-weak") is None and real.select("#results li.result")

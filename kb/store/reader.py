@@ -134,6 +134,17 @@ class BuildReader:
                 "SELECT first, second, count FROM word_pairs WHERE lang = ?", (lang,))}
         return words, pairs
 
+    def token_frequencies(self) -> dict[str, int]:
+        """Keyword token -> how many chunks hold it (any language, any column): the corpus vocabulary that tells a
+        query of words the guidelines never use (`kb.relevance`)."""
+        try:
+            with self._lock:
+                self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.keyword_vocabulary "
+                                "USING fts5vocab(main, keywords, row)")
+                return dict(self.db.execute("SELECT term, doc FROM temp.keyword_vocabulary").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise DamagedIndexError(self.path / "meta.sqlite", f"keyword index unreadable ({exc})") from None
+
     @property
     def glossary_path(self) -> Path | None:
         path = self.path / GLOSSARY

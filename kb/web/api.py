@@ -28,7 +28,30 @@ def health(kb: KbDep) -> dict[str, Any]:
     return {"status": "degraded" if degraded else "ok", **status}
 
 
-@router.get("/search", response_model=None)
+SEARCH_RESPONSE = {
+    "description": "ranked sections; `weak` says that none of them answers the query well",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["query", "results", "weak"],
+        "properties": {
+            "query": {"type": "string", "description": "the query as searched (cleaned)"},
+            "results": {"type": "array", "items": {"type": "object"},
+                        "description": "sections, best first; when `weak`, the closest ones"},
+            "weak": {"type": "boolean", "description": "true when no section is a good match (the 'no good "
+                     "match' state: a calibrated judgement over the dense scores and the query's words, "
+                     "kb/relevance.py); the results are then only the closest sections"},
+            "relevance": {"type": ["number", "null"], "description": "the model's probability that some section "
+                          "answers the query; `weak` is this below the model's operating point (null in "
+                          "keyword mode, which is never judged)"},
+            "best": {"type": "number", "description": "the best centred dense cosine, one signal of `weak`"},
+            "query_lang": {"type": ["string", "null"], "description": "the language the query was read as"},
+            "restored": {"type": ["string", "null"],
+                         "description": "the query with Vietnamese diacritics restored, when typed without"},
+        }}}},
+}
+"""The 200 answer of /api/search, documented field by field where a client needs to act on it (`weak`)."""
+
+
+@router.get("/search", response_model=None, responses={200: SEARCH_RESPONSE})
 def search(searcher: SearchDep,
            q: Annotated[str, Query(max_length=MAX_QUERY, description="words in Chinese, English or Vietnamese "
                                    "(with or without diacritics); not only spaces or invisible characters",

@@ -149,9 +149,6 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
             text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
                     if exc.field == "q" else ui.gettext("This search could not be run."))
             notices.append(Notice(text, "error"))
-    if response is not None and response.weak and response.results:
-        notices.append(Notice(ui.gettext("No section matches this query well: these are the closest ones."),
-                              "warning"))
     modules = module_summaries(library)
     results = [ResultView(r, modules[r.module].title(ui.locale) if r.module in modules else r.title,
                           compare_url(r.module, r.lang, r.languages, r.section))
@@ -159,6 +156,8 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     return renderer.render(request, ui, "search.html", {
         # A rejected long query is shown cut, not echoed whole.
         "q": q[:MAX_QUERY], "lang": lang, "module": module, "searched": response is not None, "results": results,
+        # Inside the results, where search-as-you-type replaces it too (static/app.js reads `weak` from the API).
+        "weak": bool(response is not None and response.weak and response.results),
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,

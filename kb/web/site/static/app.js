@@ -221,7 +221,22 @@
       var list = document.createElement("ol");
       list.className = "result-list";
       items.forEach(function (r) { list.appendChild(resultItem(r)); });
-      results.replaceChildren(count, list);
+      if (body.weak) {
+        results.replaceChildren(weakNotice(), count, list);
+      } else {
+        results.replaceChildren(count, list);
+      }
+    }
+
+    /* The "no good match" note, as the server renders it (_weak.html): the closest sections follow it. */
+    function weakNotice() {
+      var box = document.createElement("div");
+      box.className = "notice notice-warning notice-weak";
+      box.setAttribute("role", "status");
+      var p = document.createElement("p");
+      p.textContent = results.getAttribute("data-weak");
+      box.appendChild(p);
+      return box;
     }
 
     function slot(root, name) {
