@@ -85,7 +85,7 @@ class SessionStore:
             return n
 
     def create(self, session_id: str, deck: str, langs: list[str], token_hash: str, limit: int) -> None:
-        """A new session; beyond `limit` sessions the oldest are removed (in the same transaction)."""
+        """A new session; beyond `limit` sessions the oldest are removed right after."""
         now = time.time()
         self._write("INSERT INTO sessions (id, deck, langs, token_hash, origin, created, updated, version) "
                     "VALUES (:id, :deck, :langs, :token_hash, :origin, :now, :now, :version)",

@@ -5,8 +5,9 @@ Each `##` and `###` section is a slide. A section is split further at a `---` br
 its height at the projector's type size (a 1920x1080 screen, 38 px primary text in a column of about 880 px), so
 the split is the same on every device and never depends on a browser's measurement (the slide keys the
 presenter and the phones share come from it). A split falls only between top-level blocks, between list items
-or between table rows: a paragraph, a list item or a table row is never cut, and a table continued on the next
-slide repeats its header row there (that slide says "(continued)"). All languages of a section are split into
+or between table rows: a list item or a table row is never cut (a paragraph only when it is taller than a slide,
+and then at a sentence end), and a table continued on the next slide repeats its header row there (that slide
+says "(continued)"). All languages of a section are split into
 the same number of parts; when their block structure matches (the usual case for an aligned translation) at the
 same block boundaries, otherwise by proportion of height."""
 
