@@ -10,12 +10,14 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cachetools import LRUCache
 
 from kb import LANGS, yamlsafe
 from kb.markdown import parser, plain_text, recommendations
@@ -122,11 +124,33 @@ class Document:
         return self.meta_lines.get(key, 1)
 
 
+PARSED_CACHE = 256
+"""Parsed files kept per process, by their bytes: more than a large corpus's files."""
+_parsed: LRUCache[tuple[str, str, bytes], tuple[Document | None, tuple[Finding, ...]]] = LRUCache(PARSED_CACHE)
+_parsed_lock = threading.Lock()
+
+
 def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
-    """Parse one `<module>/<lang>.md` file; the Document is None only when its front matter cannot be read."""
+    """Parse one `<module>/<lang>.md` file; the Document is None only when its front matter cannot be read.
+
+    Cached by the file's bytes and where it is: a rebuild after a one-file edit (`kb serve --watch`, the editor)
+    reads every file again but parses only the changed one, which was most of a rebuild's time. Each call gets
+    its own Document (a shallow copy), so a caller that changes one cannot change the cache."""
     shown = display_path(path)
     with path.open("rb") as handle:
         raw = handle.read(MAX_FILE_BYTES + 1)
+    key = (str(path), shown, hashlib.blake2b(raw, digest_size=16).digest())
+    with _parsed_lock:
+        hit = _parsed.get(key)
+    if hit is None:
+        doc, findings = _parse(path, shown, raw)
+        hit = (doc, tuple(findings))
+        with _parsed_lock:
+            _parsed[key] = hit
+    return (replace(hit[0]) if hit[0] is not None else None), list(hit[1])
+
+
+def _parse(path: Path, shown: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
     if len(raw) > MAX_FILE_BYTES:
         return None, [Finding(shown, 1, "size", f"file is larger than {MAX_FILE_BYTES:,} bytes; split the module")]
     try:
