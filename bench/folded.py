@@ -5,8 +5,9 @@ Every Vietnamese query written with diacritics is searched as written and again 
 (`bench.crosslingual.strip_marks`), no language filter, k = 10; the gold is the section (XQuAD: the paragraph) in
 any language. `bare` is the model alone over one mixed pool (raw cosines; the folded text embedded as typed),
 `hybrid` the project's search (which restores diacritics from the corpus vocabulary, `kb/diacritics.py`, before
-embedding). `restored exactly` is the share of folded queries whose restoration gives back the accented query
-(case aside).
+embedding); `restorer without question phrases` is the same search with the restorer as it was before
+`diacritics.QUESTION_PHRASES`. `restored exactly` is the share of folded queries whose restoration gives back the
+accented query (case aside).
 
 Sets and halves: XQuAD (the 1,190 Vietnamese questions over the parallel 48 articles; questions at even positions
 are tune, odd ones test), `bench/queries.yaml` (seen while developing: tune), `bench/queries-test.yaml` and
@@ -30,6 +31,7 @@ from bench import crosslingual as xl  # noqa: E402
 from bench import querysets  # noqa: E402
 from bench.report import provenance, replace_block, table  # noqa: E402
 from bench.retrieval import DEFAULT_XQUAD, write_xquad_content  # noqa: E402
+from kb import diacritics  # noqa: E402
 from kb.build import build_index, is_stale  # noqa: E402
 from kb.embedders import get_embedder  # noqa: E402
 from kb.runtime import open_searcher  # noqa: E402
@@ -56,8 +58,24 @@ def open_index(content: Path, index_dir: Path, engine: str, embedder, glossary: 
     return open_searcher(settings, embedder)
 
 
+def without_phrases(searcher: Searcher) -> Searcher:
+    """A copy of `searcher` whose restorer knows the corpus only (no `diacritics.QUESTION_PHRASES`): the state
+    before the question phrases were added, for comparison."""
+    import copy
+
+    old = copy.copy(searcher)
+    saved, diacritics.QUESTION_PHRASES = diacritics.QUESTION_PHRASES, ()
+    try:
+        old.restorer = diacritics.Restorer(*searcher.index.word_counts("vi"))
+    finally:
+        diacritics.QUESTION_PHRASES = saved
+    old._cache = type(searcher._cache)()  # noqa: SLF001 - answers differ; the query vectors are shared
+    return old
+
+
 def rows_for(searcher: Searcher, name: str, halves: dict[str, list[Query]]) -> list[list[object]]:
     rows = []
+    before = without_phrases(searcher)
     for half, queries in halves.items():
         typed = [q for q in queries if q[1] == "vi" and accented(q[0])]
         if not typed:
@@ -70,6 +88,8 @@ def rows_for(searcher: Searcher, name: str, halves: dict[str, list[Query]]) -> l
                 m = xl._metrics(fn(searcher, qs))  # noqa: SLF001
                 r1[(method, form)] = m[0]
                 cells.append(f"{m[0]:.3f} / {m[1]:.3f}")
+        m = xl._metrics(xl.ranks_any_language(before, flat))  # noqa: SLF001
+        cells.append(f"{m[0]:.3f} / {m[1]:.3f}")
         exact = sum(unicodedata.normalize("NFC", searcher.read_query(f[:500])[1]).lower()
                     == unicodedata.normalize("NFC", t[:500]).lower()
                     for (t, _, _), (f, _, _) in zip(typed, flat, strict=True)) / len(typed)
@@ -119,7 +139,8 @@ def main() -> int:
         vectors.save()
     header = ["Vietnamese queries typed with diacritics (half)", "n", "bare accented R@1 / R@5",
               "bare folded R@1 / R@5", "hybrid accented R@1 / R@5", "hybrid folded R@1 / R@5",
-              "hybrid folded − accented, R@1", "within 0.02?", "restored exactly"]
+              "hybrid folded, restorer without question phrases", "hybrid folded − accented, R@1",
+              "within 0.02?", "restored exactly"]
     text = table(header, rows)
     print(text)
     print(f"{time.perf_counter() - t:.0f}s", file=sys.stderr)

@@ -260,6 +260,7 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
     for c, (title, heading, body, _) in zip(chunks, fields, strict=True):
         df[c.lang].update(set(title + heading + body))
     per_lang = Counter(c.lang for c in chunks)
+    writer.add_token_chunks(dict(sum(df.values(), Counter())))
     for lang, counts in df.items():
         n = per_lang[lang]
         writer.add_stop_tokens(lang, [t for t, k in counts.items() if n >= 20 and k / n >= STOP_RATIO])

@@ -135,10 +135,13 @@ class BuildReader:
         return words, pairs
 
     def token_frequencies(self) -> dict[str, int]:
-        """Keyword token -> how many chunks hold it (any language, any column): the corpus vocabulary that tells a
-        query of words the guidelines never use (`kb.relevance`)."""
+        """Keyword token -> how many chunks hold it (any language): the corpus vocabulary that tells a query of
+        words the guidelines never use (`kb.relevance`). Written at build time (`BuildWriter.add_token_chunks`); a
+        build from before that table is read from the keyword index itself (slower: it scans the index)."""
         try:
             with self._lock:
+                if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'token_chunks'").fetchone():
+                    return dict(self.db.execute("SELECT token, chunks FROM token_chunks").fetchall())
                 self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.keyword_vocabulary "
                                 "USING fts5vocab(main, keywords, row)")
                 return dict(self.db.execute("SELECT term, doc FROM temp.keyword_vocabulary").fetchall())

@@ -34,6 +34,7 @@ CREATE TABLE recommendations (module TEXT, lang TEXT, section TEXT, ordinal INTE
 CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
 CREATE TABLE words (lang TEXT, word TEXT, count INTEGER, PRIMARY KEY (lang, word));
 CREATE TABLE word_pairs (lang TEXT, first TEXT, second TEXT, count INTEGER, PRIMARY KEY (lang, first, second));
+CREATE TABLE token_chunks (token TEXT PRIMARY KEY, chunks INTEGER);
 CREATE VIRTUAL TABLE keywords USING fts5(title, heading, body, exact, lang UNINDEXED, module UNINDEXED,
                                          tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
 """
@@ -93,6 +94,10 @@ class BuildWriter:
 
     def add_stop_tokens(self, lang: str, tokens: list[str]) -> None:
         self.db.executemany("INSERT INTO stop_tokens VALUES (?, ?)", [(lang, t) for t in tokens])
+
+    def add_token_chunks(self, counts: dict[str, int]) -> None:
+        """Keyword token -> how many chunks hold it (every language): the vocabulary `kb.relevance` reads."""
+        self.db.executemany("INSERT INTO token_chunks VALUES (?, ?)", counts.items())
 
     def add_words(self, lang: str, words: dict[str, int], pairs: dict[tuple[str, str], int]) -> None:
         """Word and near-pair counts of one language, as written (diacritics kept): what tells plain Vietnamese
