@@ -82,10 +82,20 @@ def write_partial_corpus(content: Path, out: Path, seed: int) -> dict[str, list[
 
 
 def _as_source(text: str) -> str:
-    """Front matter without translation_of / translated_from, so the file stands alone."""
+    """Front matter without translation_of / translated_from, so the file stands alone. Each key goes with its
+    indented lines (`translated_from` is a mapping of section hashes): leaving those behind made the front matter
+    invalid YAML, so every kept translation was dropped from the partly translated corpus."""
     head, sep, body = text.partition("\n---\n")
-    head = "\n".join(line for line in head.splitlines() if not re.match(r"(translation_of|translated_from):", line))
-    return head + sep + body
+    kept, dropping = [], False
+    for line in head.splitlines():
+        if re.match(r"(translation_of|translated_from):", line):
+            dropping = True
+            continue
+        if dropping and line[:1] in (" ", "\t"):
+            continue
+        dropping = False
+        kept.append(line)
+    return "\n".join(kept) + sep + body
 
 
 def ranks_any_language(searcher: Searcher, queries: list[Query]) -> list[int | None]:
@@ -226,6 +236,23 @@ class QueryVectors:
         searcher._cache_size = max(searcher._cache_size, 10**6)  # noqa: SLF001
         return searcher
 
+    def prefill(self, searcher: Searcher, texts: list[str], batch: int = 32) -> None:
+        """Embed, in batches, every query form `searcher` will embed for these texts (as typed, or with its
+        diacritics restored) that the cache lacks: one text at a time is several times slower."""
+        wanted = []
+        for text in dict.fromkeys(t[:500] for t in texts):
+            read = searcher.read_query(searcher.validate(text, None, None, 10))[1]
+            if read not in self.vectors:
+                wanted.append(read)
+        wanted = list(dict.fromkeys(wanted))
+        for start in range(0, len(wanted), batch):
+            part = wanted[start:start + batch]
+            for text, v in zip(part, searcher.embedder.embed_queries(part), strict=True):
+                self.vectors[text] = np.asarray(v, dtype=np.float32).reshape(1, -1)
+            if start // batch % 20 == 19:
+                self.save()
+        self.save()
+
     def save(self) -> None:
         """Write the cache, keeping what another run saved meanwhile."""
         if self.path.is_file():
@@ -252,7 +279,8 @@ def _build(content: Path, index_dir: Path, cache_from: Path, embedder, glossary:
         src.backup(dst)
         src.close()
         dst.close()
-    s = Settings(content_dir=content, index_dir=index_dir, glossary_expansion=glossary, query_cache_size=10**6)
+    s = Settings(content_dir=content, index_dir=index_dir, glossary_expansion=glossary, query_cache_size=10**6,
+                 embedder=embedder.id)
     if is_stale(s):
         build_index(s, embedder, progress=False)
     return open_searcher(s, embedder)
@@ -268,6 +296,7 @@ def xquad_sections(searcher: Searcher, content: Path, queries: list[Query], sett
         write_nonparallel_xquad(content, work / "guidelines", assign)
         np_searcher = vectors.attach(_build(work / "guidelines", work / "index", settings.index_dir, embedder,
                                             glossary=False))
+        vectors.prefill(np_searcher, [q for q, _, _ in queries + folded(queries)])
         result = compare(np_searcher, queries, {m: [L] for m, L in assign.items()})
         vectors.save()
         summary[f"xquad-nonparallel-{tag}"] = {m: {g: _metrics(r) for g, r in gs.items()} for m, gs in result.items()}
@@ -286,6 +315,7 @@ def oncology_sections(searcher: Searcher, seen: list[Query], settings, embedder,
     here = Path(__file__).parent
     tune, test = load_queries(here / "queries-test.yaml", "tune"), load_queries(here / "queries-test.yaml", "test")
     everywhere = {m: list(LANGS) for m in searcher.modules}
+    vectors.prefill(searcher, [q for q, _, _ in seen + tune + test + folded(seen + tune + test)])
     out = []
     full = {}
     for name, qs in (("queries.yaml (seen while developing)", seen), ("held-out set, tune half", tune),
@@ -300,9 +330,10 @@ def oncology_sections(searcher: Searcher, seen: list[Query], settings, embedder,
                + cells(full))
     runs, runs_test = [], []
     for seed in range(draws):
-        work = settings.index_dir.parent / "bench" / f"partial-{seed}"
+        work = settings.index_dir.parent.parent / f"partial-{seed}"
         kept = write_partial_corpus(settings.content_dir, work / "guidelines", seed)
         partial = vectors.attach(_build(work / "guidelines", work / "index", settings.index_dir, embedder))
+        vectors.prefill(partial, [q for q, _, _ in seen + tune + test + folded(seen + tune + test)])
         runs.append(compare(partial, seen + tune, kept))
         runs_test.append(compare(partial, test, kept))
         vectors.save()

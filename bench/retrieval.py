@@ -15,7 +15,8 @@ Issue 13 adds query files whose queries carry tune/test halves (bench/queries-ne
 in its own block of docs/benchmarks.md (bench/querysets.py), so it can be refreshed without the rest.
 
 Usage: python bench/retrieval.py [--write docs/benchmarks.md] [--xquad DIR] [--articles N] [--per-paragraph N]
-       [--skip-xquad] [--queries FILE ...]   (default: bench/queries.yaml and bench/queries-new-modules.yaml)"""
+       [--skip-xquad] [--queries FILE ...] [--embedder ID]
+       (default queries: bench/queries.yaml and bench/queries-new-modules.yaml; default engine: kb/settings.py's)"""
 
 from __future__ import annotations
 
@@ -163,6 +164,9 @@ def main() -> int:
     ap.add_argument("--skip-xquad", action="store_true")
     ap.add_argument("--draws", type=int, default=3, help="random draws of the partly translated corpus")
     ap.add_argument("--xquad-modes", default=",".join(MODES), help="retrievers on parallel XQuAD (comma list)")
+    ap.add_argument("--embedder", default=Settings().embedder,
+                    help="engine (default: the project's default, kb/settings.py); every index and the query "
+                         "vector cache live under .kb/bench/<engine>/")
     args = ap.parse_args()
     files = args.queries or list(DEFAULT_QUERIES)
     try:
@@ -173,8 +177,9 @@ def main() -> int:
     development = [q for qs in loaded.values() if not querysets.has_splits(qs) for q in qs]
     split_files = {path: qs for path, qs in loaded.items() if querysets.has_splits(qs)}
     load_before = _load()
-    embedder = get_embedder("e5-small-q4")
-    vectors = xl.QueryVectors(WORK / "query-vectors.npz")
+    embedder = get_embedder(args.embedder)
+    work = WORK / embedder.id
+    vectors = xl.QueryVectors(work / "query-vectors.npz")
     sections: list[str] = []
     summary: dict = {}
 
@@ -185,11 +190,12 @@ def main() -> int:
         print(msg, file=sys.stderr)
         sections.append(f"### XQuAD\n\n{msg}")
     else:
-        content = WORK / "xquad" / "guidelines"
+        content = work / "xquad" / "guidelines"
         queries = write_xquad_content(args.xquad, content, args.articles, args.per_paragraph)
-        s = build(Settings(content_dir=content, index_dir=WORK / "xquad" / "index", query_cache_size=200000,
-                           glossary_expansion=False), embedder)
+        s = build(Settings(content_dir=content, index_dir=work / "xquad" / "index", query_cache_size=200000,
+                           glossary_expansion=False, embedder=embedder.id), embedder)
         searcher = vectors.attach(open_searcher(s, embedder))
+        vectors.prefill(searcher, [q for q, _, _ in queries] + [q for q, _, _ in xl.folded(queries)])
         t = time.perf_counter()
         results = evaluate(searcher, queries, modes=tuple(args.xquad_modes.split(",")))
         results["previous hybrid"] = ranks_project(xl.previous_ranking(searcher), queries, "hybrid")
@@ -202,11 +208,11 @@ def main() -> int:
 
     blocks: dict[str, str] = {}
     if loaded:
-        s = build(Settings(content_dir=ROOT / "guidelines", index_dir=ROOT / ".kb" / "index",
-                           query_cache_size=200000), embedder)
+        s = build(Settings(content_dir=ROOT / "guidelines", index_dir=work / "oncology" / "index",
+                           query_cache_size=200000, embedder=embedder.id), embedder)
         searcher = vectors.attach(open_searcher(s, embedder))
         plain = vectors.attach(open_searcher(Settings(content_dir=s.content_dir, index_dir=s.index_dir,
-                                                      glossary_expansion=False), embedder))
+                                                      glossary_expansion=False, embedder=embedder.id), embedder))
         for path, qs in split_files.items():
             title = f"`{_relative(path)}` ({len(qs)} queries over `guidelines/`)"
             try:
@@ -239,7 +245,8 @@ def main() -> int:
             f" --articles {args.articles}" if args.articles else "") + (
             f" --per-paragraph {args.per_paragraph}" if args.per_paragraph else "") + (
             " --skip-xquad" if args.skip_xquad else "") + (
-            f" --xquad-modes {args.xquad_modes}" if args.xquad_modes != ",".join(MODES) else "")
+            f" --xquad-modes {args.xquad_modes}" if args.xquad_modes != ",".join(MODES) else "") + (
+            f" --embedder {embedder.id}" if embedder.id != Settings().embedder else "")
         if sections:
             replace_block(args.write, "retrieval", "## Retrieval quality\n\n" + provenance(command) + "\n\n"
                           + _explain() + "\n\n" + body)

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import crosslingual as xl  # noqa: E402
+from kb.embedders import get_embedder  # noqa: E402
 from kb.runtime import open_searcher  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
@@ -25,10 +26,14 @@ from kb.settings import Settings  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--embedder", default=Settings().embedder,
+                    help="engine; the index and query vectors of bench/retrieval.py under .kb/bench/<engine>/")
     args = ap.parse_args()
-    vectors = xl.QueryVectors(ROOT / ".kb" / "bench" / "query-vectors.npz")
-    searcher = vectors.attach(open_searcher(Settings(content_dir=ROOT / "guidelines",
-                                                     index_dir=ROOT / ".kb" / "index")))
+    embedder = get_embedder(args.embedder)
+    work = ROOT / ".kb" / "bench" / embedder.id
+    vectors = xl.QueryVectors(work / "query-vectors.npz")
+    searcher = vectors.attach(open_searcher(Settings(content_dir=ROOT / "guidelines", embedder=embedder.id,
+                                                     index_dir=work / "oncology" / "index"), embedder))
     queries = [q for path in ("queries.yaml", "queries-test.yaml") for q, _, _ in
                xl.load_queries(ROOT / "bench" / path)]
     queries += [q for q, _, _ in xl.folded(xl.load_queries(ROOT / "bench" / "queries-test.yaml"))]
@@ -44,7 +49,7 @@ def main() -> int:
                 t = time.perf_counter()
                 s.search(q)
                 timings[name].append((time.perf_counter() - t) * 1000)
-    print(f"{len(queries)} queries x {args.rounds} rounds over guidelines/ (embedding cached)")
+    print(f"{len(queries)} queries x {args.rounds} rounds over guidelines/ (embedding cached, {embedder.id})")
     print("| ranking | p50 ms | p95 ms |\n|---|---|---|")
     for name, ts in timings.items():
         ts.sort()

@@ -1,0 +1,129 @@
+"""Tune and test halves of the issue 8 sets, and switches of the ranking measured against each other in one run.
+
+The halves: XQuAD odd-numbered articles (tune) and even-numbered ones (test); `bench/queries.yaml` with
+`bench/queries-test.yaml` `split: tune` (tune) and `split: test` (test), also over the partly translated draws.
+Every variant is a copy of the real Searcher with attributes switched (`cal.<name>` switches the calibration), so
+each figure is the ranking the search serves, not a re-implementation. Indexes and query vectors are the ones
+`bench/retrieval.py` built for the same engine (run it first).
+
+Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,partial]
+       [--variants '{"this search": {}, "previous": {"previous": 1}, "no maps": {"cal.map_weight": 0}}']"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import crosslingual as xl  # noqa: E402
+from bench import retrieval as rt  # noqa: E402
+from kb.embedders import get_embedder  # noqa: E402
+from kb.runtime import open_searcher  # noqa: E402
+from kb.search import Searcher  # noqa: E402
+from kb.settings import Settings  # noqa: E402
+
+
+def variant(base: Searcher, attrs: dict) -> Searcher:
+    """A copy of `base` with attributes switched; {"previous": 1} is the ranking before issue 8."""
+    if attrs.get("previous"):
+        return xl.previous_ranking(base)
+    v = copy.copy(base)
+    v._cache = type(base._cache)()  # noqa: SLF001
+    v.calibration = copy.copy(base.calibration)
+    for key, value in attrs.items():
+        setattr(v.calibration if key.startswith("cal.") else v, key.removeprefix("cal."), value)
+    return v
+
+
+def cell(ranks: list[int | None]) -> str:
+    r1, r5, _ = xl._metrics(ranks)  # noqa: SLF001
+    return f"{r1:.3f} / {r5:.3f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--half", choices=("tune", "test"), required=True)
+    ap.add_argument("--embedder", default=Settings().embedder)
+    ap.add_argument("--per-paragraph", type=int, default=None, help="XQuAD questions per paragraph (default all)")
+    ap.add_argument("--sets", default="par,np,onco,partial")
+    ap.add_argument("--variants", default='{"this search": {}, "previous": {"previous": 1}}')
+    args = ap.parse_args()
+    variants, sets = json.loads(args.variants), args.sets.split(",")
+    embedder = get_embedder(args.embedder)
+    work = rt.WORK / embedder.id
+    vectors = xl.QueryVectors(work / "query-vectors.npz")
+
+    def searcher(content: Path, index: Path, glossary: bool = True) -> Searcher:
+        return vectors.attach(open_searcher(Settings(content_dir=content, index_dir=index, embedder=embedder.id,
+                                                     glossary_expansion=glossary, query_cache_size=10**6), embedder))
+
+    content = work / "xquad" / "guidelines"
+    queries = rt.write_xquad_content(rt.DEFAULT_XQUAD, content, None, None)
+    parity = 1 if args.half == "tune" else 0
+    count: dict[tuple, int] = defaultdict(int)
+    xq = []
+    for q in queries:
+        if int(q[2][0].split("-")[1]) % 2 != parity:
+            continue
+        count[(q[1], q[2])] += 1
+        if args.per_paragraph is None or count[(q[1], q[2])] <= args.per_paragraph:
+            xq.append(q)
+    here = ROOT / "bench"
+    oq = (xl.load_queries(here / "queries.yaml") + xl.load_queries(here / "queries-test.yaml", "tune")
+          if args.half == "tune" else xl.load_queries(here / "queries-test.yaml", "test"))
+    rows: dict[str, dict[str, str]] = defaultdict(dict)
+    if "par" in sets:
+        base = searcher(content, work / "xquad" / "index", False)
+        for name, attrs in variants.items():
+            ranks = rt.ranks_project(variant(base, attrs), xq, "hybrid")
+            rows[name][f"parallel XQuAD, hybrid (n={sum(map(len, ranks.values()))})"] = cell(
+                [r for rr in ranks.values() for r in rr])
+            rows[name]["parallel XQuAD, zh questions"] = cell([r for (ql, _), rr in ranks.items() if ql == "zh"
+                                                               for r in rr])
+    if "np" in sets:
+        for split, assign in xl.xquad_assignments(sorted({g[0] for _, _, g in queries})).items():
+            tag = split.split()[0].lower()
+            base = searcher(work / f"xquad-nonparallel-{tag}" / "guidelines",
+                            work / f"xquad-nonparallel-{tag}" / "index", False)
+            for name, attrs in variants.items():
+                groups = xl.grouped(xq, xl.ranks_any_language(variant(base, attrs), xq),
+                                    {m: [L] for m, L in assign.items()})
+                for g in ("answer in other language", "answer in same language", "zh, answer in other language"):
+                    rows[name][f"non-parallel {tag.upper()}, {g} (n={len(groups[g])})"] = cell(groups[g])
+    if "onco" in sets:
+        base = searcher(ROOT / "guidelines", work / "oncology" / "index")
+        for name, attrs in variants.items():
+            v = variant(base, attrs)
+            rows[name][f"oncology, no filter (n={len(oq)})"] = cell(xl.ranks_any_language(v, oq))
+            rows[name][f"oncology, Vietnamese folded (n={len(xl.folded(oq))})"] = cell(
+                xl.ranks_any_language(v, xl.folded(oq)))
+    if "partial" in sets:
+        pooled: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in range(3):
+                kept = xl.write_partial_corpus(ROOT / "guidelines", Path(tmp) / f"p{seed}", seed)
+                base = searcher(work / f"partial-{seed}" / "guidelines", work / f"partial-{seed}" / "index")
+                for name, attrs in variants.items():
+                    groups = xl.grouped(oq, xl.ranks_any_language(variant(base, attrs), oq), kept)
+                    for g in ("answer in other language", "answer in same language"):
+                        pooled[name][g] += groups.get(g, [])
+        for name, groups in pooled.items():
+            for g, ranks in groups.items():
+                rows[name][f"partly translated (3 draws), {g} (n={len(ranks)})"] = cell(ranks)
+    names = list(variants)
+    print(f"{args.half} half, {embedder.id}; cells recall@1 / recall@5\n")
+    print("| set | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for key in rows[names[0]]:
+        print(f"| {key} | " + " | ".join(rows[n][key] for n in names) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
