@@ -3,6 +3,7 @@ embedder, the app on it, and a real uvicorn server on a free loopback port for H
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -139,6 +140,25 @@ def edit(settings: Settings, old: str, new: str, path: Path = TACE_EN) -> None:
     text = file.read_text(encoding="utf-8")
     assert old in text
     file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def run_coroutine(coro):  # noqa: ANN001, ANN201
+    """Run on a thread of its own: the browser tests' Playwright keeps an event loop on the main thread."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised on the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if "error" in out:
+        raise out["error"]
+    assert "value" in out, "the coroutine did not finish"
+    return out["value"]
 
 
 def until(check: Callable[[], object], seconds: float = 90) -> object:

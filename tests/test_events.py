@@ -9,25 +9,7 @@ import threading
 import pytest
 
 from kb.runtime import EventBroker, EventsError
-
-
-def run(coro):  # noqa: ANN001, ANN201
-    """Run on a thread of its own: the browser tests' Playwright keeps an event loop on the main thread."""
-    out: dict = {}
-
-    def target() -> None:
-        try:
-            out["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised on the test's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if "error" in out:
-        raise out["error"]
-    assert "value" in out, "the coroutine did not finish"
-    return out["value"]
+from tests.conftest import run_coroutine as run
 
 
 def test_a_subscriber_gets_only_its_channels_in_order() -> None:

@@ -24,7 +24,7 @@ from kb.runtime import KnowledgeBase
 from kb.runtime.events import EventBroker
 from kb.runtime.sessions import SessionFollower, Sessions
 from kb.store.sessions import SESSIONS_FILE
-from tests.conftest import edit, free_port, serve, until
+from tests.conftest import edit, free_port, run_coroutine, serve, until
 from tests.test_browser import Tab, expect
 from tests.test_browser_present import context, current
 
@@ -54,7 +54,7 @@ def test_sessions_are_kept_in_the_index_folder_and_shared_by_processes(tmp_path:
             until(lambda: followers[0].seen >= moved["seq"], 30)  # a's own poll has seen its own move too
             return [here.queue.get_nowait() for _ in range(here.queue.qsize())], got_there
 
-    here, there = asyncio.run(one_move())
+    here, there = run_coroutine(one_move())
     for f in followers:
         f.stop()
     # the worker that took the move sent it once (its poll skips its own moves); the other got it from the store
