@@ -7,7 +7,7 @@ each figure is the ranking the search serves, not a re-implementation. Indexes a
 `bench/retrieval.py` built for the same engine (run it first).
 
 Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,partial]
-       [--variants '{"this search": {}, "previous": {"previous": 1}, "no maps": {"cal.map_weight": 0}}']"""
+       [--variants '{"this search": {}, "previous": {"previous": 1}, "no pool": {"pool_share": 0}}']"""
 
 from __future__ import annotations
 
