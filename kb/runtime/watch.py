@@ -36,17 +36,6 @@ class PointerWatcher(threading.Thread):
             except Exception:  # a watcher must outlive any one bad build; reload reports its own errors
                 log.exception("reloading the index failed")
 
-    def _warm(self) -> None:
-        """Read the content once, beside the watching: a rebuild parses and checks only what changed (the
-        per-process caches of `kb.content.parse_document` and `kb.corpus`), but the first one after a start
-        found them empty and did everything (6 s against 1.5 s for the next saves, bench/live_preview.py)."""
-        from kb.corpus import load_corpus
-
-        try:
-            load_corpus(self.content_dir)
-        except Exception:  # noqa: BLE001 - only a warm-up: the rebuild reports what is wrong with the content
-            log.debug("warming the content caches failed", exc_info=True)
-
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=5)
