@@ -10,14 +10,12 @@ import datetime as dt
 import hashlib
 import os
 import re
-import threading
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from cachetools import LRUCache
 
 from kb import LANGS, yamlsafe
 from kb.markdown import parser, plain_text, recommendations
@@ -126,8 +124,6 @@ class Document:
 
 PARSED_CACHE = 256
 """Parsed files kept per process, by their bytes: more than a large corpus's files."""
-_parsed: LRUCache[tuple[str, str, bytes], tuple[Document | None, tuple[Finding, ...]]] = LRUCache(PARSED_CACHE)
-_parsed_lock = threading.Lock()
 
 
 def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
@@ -139,15 +135,14 @@ def parse_document(path: Path) -> tuple[Document | None, list[Finding]]:
     shown = display_path(path)
     with path.open("rb") as handle:
         raw = handle.read(MAX_FILE_BYTES + 1)
-    key = (str(path), shown, hashlib.blake2b(raw, digest_size=16).digest())
-    with _parsed_lock:
-        hit = _parsed.get(key)
-    if hit is None:
-        doc, findings = _parse(path, shown, raw)
-        hit = (doc, tuple(findings))
-        with _parsed_lock:
-            _parsed[key] = hit
-    return (replace(hit[0]) if hit[0] is not None else None), list(hit[1])
+    doc, findings = _parsed(path, shown, raw)
+    return (replace(doc) if doc is not None else None), list(findings)
+
+
+@lru_cache(maxsize=PARSED_CACHE)
+def _parsed(path: Path, shown: str, raw: bytes) -> tuple[Document | None, tuple[Finding, ...]]:
+    doc, findings = _parse(path, shown, raw)
+    return doc, tuple(findings)
 
 
 def _parse(path: Path, shown: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
