@@ -10,9 +10,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.errors import KbError
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.embedders import Embedder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,10 +150,10 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(settings: Settings, quiet: bool = False, wait: float = 0) -> None:
+def _build(settings: Settings, quiet: bool = False, wait: float = 0, embedder: Embedder | None = None) -> None:
     from kb.build import build_index
 
-    report = build_index(settings, progress=None if not quiet else False, wait=wait)
+    report = build_index(settings, embedder, progress=None if not quiet else False, wait=wait)
     errors = [f for f in report.findings if f.severity == "error"]
     for f in report.findings if not quiet else errors:
         print(f.format(), file=sys.stderr)
@@ -267,7 +271,13 @@ def _serve_workers(settings: Settings, watch: bool, workers: int, url: str) -> N
     os.environ.setdefault("OMP_NUM_THREADS", share)
     watcher = None
     if watch:
-        watcher = ContentWatcher(settings.content_dir, lambda: _build(settings, quiet=True, wait=600))
+        from kb.build.pipeline import warm
+        from kb.embedders import get_embedder
+
+        embedder = get_embedder(settings.embedder)  # one for every rebuild: its token counts are cached
+        watcher = ContentWatcher(settings.content_dir,
+                                 lambda: _build(settings, quiet=True, wait=600, embedder=embedder),
+                                 warm=lambda: warm(settings, embedder))
         watcher.start()
     print(f"serving on {url} with {workers} workers" + (f" (watching {settings.content_dir})" if watch else ""),
           file=sys.stderr)

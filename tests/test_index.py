@@ -71,6 +71,32 @@ def test_one_edit_re_embeds_only_the_changed_chunk(fresh: Settings, embedder) ->
     assert hits[0].section == "aftercare"
 
 
+def test_after_the_warm_up_a_rebuild_redoes_only_the_changed_file(fresh: Settings, embedder) -> None:  # noqa: ANN001
+    """The live preview's budget: `warm` fills the per-input caches a rebuild reads, so one edited file costs one
+    file's parsing, tokenising, counting and rendering (and the outcome equals a cold build: the caches are keyed
+    by their inputs)."""
+    from kb.build import statistics
+    from kb.build.pipeline import _fields, warm
+    from kb.markdown import render_html
+
+    warm(fresh, embedder)
+    caches = {"keyword fields": _fields, "vocabulary": statistics._document_vocabulary, "html": render_html}
+    before = {name: f.cache_info().misses for name, f in caches.items()}
+    build_index(fresh, embedder, progress=False)
+    assert {name: f.cache_info().misses - before[name] for name, f in caches.items()} == {
+        "keyword fields": 0, "vocabulary": 0, "html": 0}
+    path = fresh.content_dir / "liver-tace" / "en.md"
+    marker = f"settles (warm-up test {time.time_ns()})"  # new to this process's caches
+    path.write_text(path.read_text(encoding="utf-8").replace("settles", marker, 1), encoding="utf-8")
+    before = {name: f.cache_info().misses for name, f in caches.items()}
+    report = build_index(fresh, embedder, progress=False)
+    missed = {name: f.cache_info().misses - before[name] for name, f in caches.items()}
+    assert missed["keyword fields"] == 1 and missed["vocabulary"] == 1 and 1 <= missed["html"] <= 3
+    assert report.embedded == 1
+    hits = open_searcher(fresh, embedder).search("warm-up test", lang="en", k=1, mode="keyword").results
+    assert hits[0].section == "aftercare"
+
+
 def test_a_file_with_errors_keeps_its_last_good_version_and_is_named(fresh: Settings, embedder) -> None:  # noqa: ANN001
     bad = fresh.content_dir / "liver-tace" / "vi.md"
     good = bad.read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ Latin-script languages (telling plain Vietnamese from English, restoring diacrit
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,10 +30,20 @@ def vocabulary(docs: list[Document], lang: str) -> tuple[dict[str, int], dict[tu
     counts: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     for d in (d for d in docs if d.lang == lang):
-        for text in [d.title, *(f"{s.heading}\n{s.text}" for s in d.sections)]:
-            for line in text.splitlines():
-                ws = words(line)
-                counts.update(ws)
-                pairs.update(zip(ws, ws[1:], strict=False))
-                pairs.update(zip(ws, ws[2:], strict=False))
+        words_of, pairs_of = _document_vocabulary((d.title, *(f"{s.heading}\n{s.text}" for s in d.sections)))
+        counts.update(words_of)
+        pairs.update(pairs_of)
     return dict(counts), dict(pairs)
+
+
+@lru_cache(maxsize=256)  # a live rebuild counts every document again; unchanged ones come from here (read-only)
+def _document_vocabulary(texts: tuple[str, ...]) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+    counts: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for text in texts:
+        for line in text.splitlines():
+            ws = words(line)
+            counts.update(ws)
+            pairs.update(zip(ws, ws[1:], strict=False))
+            pairs.update(zip(ws, ws[2:], strict=False))
+    return counts, pairs

@@ -134,6 +134,12 @@ class KnowledgeBase:
                            "errors": len(errors), "held_back": report.held_back, "skipped": report.skipped}
         return self.reload()
 
+    def warm(self) -> None:
+        """Fill the caches a rebuild reads (`kb.build.pipeline.warm`); the content watcher calls it at start."""
+        from kb.build.pipeline import warm
+
+        warm(self.settings, self.embedder)
+
     # --- watchers ---
 
     def start(self, watch_content: bool = False, poll: float = 0.25) -> None:
@@ -147,7 +153,7 @@ class KnowledgeBase:
         self._threads.append(PointerWatcher(self, poll))
         self._threads.append(SessionFollower(self.sessions))
         if watch_content:
-            self._threads.append(ContentWatcher(self.settings.content_dir, self.rebuild))
+            self._threads.append(ContentWatcher(self.settings.content_dir, self.rebuild, warm=self.warm))
         for t in self._threads:
             t.start()
 

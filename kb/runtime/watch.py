@@ -51,15 +51,16 @@ class ContentWatcher(threading.Thread):
     name = "content"
 
     def __init__(self, content_dir: Path, rebuild: Callable[[], object], debounce_ms: int = 800,
-                 step_ms: int = 100) -> None:
+                 step_ms: int = 100, warm: Callable[[], object] | None = None) -> None:
         super().__init__(name="kb-content-watcher", daemon=True)
-        self.content_dir, self.rebuild = Path(content_dir), rebuild
+        self.content_dir, self.rebuild, self.warm = Path(content_dir), rebuild, warm
         self.debounce_ms, self.step_ms = debounce_ms, step_ms
         self._halt = threading.Event()
 
     def run(self) -> None:
         log.info("watching %s for changes", self.content_dir)
-        threading.Thread(target=self._warm, name="kb-content-warm", daemon=True).start()
+        if self.warm is not None:
+            threading.Thread(target=self._warm, name="kb-content-warm", daemon=True).start()
         for changes in watch(self.content_dir, watch_filter=content_file, debounce=self.debounce_ms,
                              step=self.step_ms, stop_event=self._halt, raise_interrupt=False,
                              yield_on_timeout=False):
@@ -71,13 +72,10 @@ class ContentWatcher(threading.Thread):
                 log.exception("rebuild after a content change failed")
 
     def _warm(self) -> None:
-        """Read the content once, beside the watching: a rebuild parses and checks only what changed (the
-        per-process caches of `kb.content.parse_document` and `kb.corpus`), but the first one after a start
-        found them empty and did everything (6 s against 1.5 s for the next saves, bench/live_preview.py)."""
-        from kb.corpus import load_corpus
-
+        """Beside the watching, do a rebuild's cacheable work once (`kb.build.pipeline.warm`), so that the first
+        save after a start is as quick as the next ones."""
         try:
-            load_corpus(self.content_dir)
+            self.warm()
         except Exception:  # noqa: BLE001 - only a warm-up: the rebuild reports what is wrong with the content
             log.debug("warming the content caches failed", exc_info=True)
 

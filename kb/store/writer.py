@@ -32,9 +32,11 @@ CREATE TABLE findings (path TEXT, line INTEGER, severity TEXT, rule TEXT, messag
 CREATE TABLE recommendations (module TEXT, lang TEXT, section TEXT, ordinal INTEGER, scheme TEXT, grade TEXT,
                               cn TEXT, vn TEXT, line INTEGER, PRIMARY KEY (module, lang, section, ordinal));
 CREATE TABLE stop_tokens (lang TEXT, token TEXT, PRIMARY KEY (lang, token));
-CREATE TABLE words (lang TEXT, word TEXT, count INTEGER, PRIMARY KEY (lang, word));
-CREATE TABLE word_pairs (lang TEXT, first TEXT, second TEXT, count INTEGER, PRIMARY KEY (lang, first, second));
-CREATE TABLE token_chunks (token TEXT PRIMARY KEY, chunks INTEGER);
+CREATE TABLE words (lang TEXT, word TEXT, count INTEGER);
+CREATE TABLE word_pairs (lang TEXT, first TEXT, second TEXT, count INTEGER);
+CREATE TABLE token_chunks (token TEXT, chunks INTEGER);
+-- words, word_pairs and token_chunks are read whole when a build is loaded, never looked up by key: without a
+-- key index their rows (unique by construction, a dict's keys) go in at half the cost, on every live rebuild
 CREATE VIRTUAL TABLE keywords USING fts5(title, heading, body, exact, lang UNINDEXED, module UNINDEXED,
                                          tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.'");
 """
@@ -79,7 +81,7 @@ class BuildWriter:
         self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (f.path, f.line, f.severity, f.rule, f.message, f.module, f.lang, f.section) for f in findings])
 
-    def add_chunks(self, chunks: list[Chunk], keyword_fields: list[tuple[list[str], ...]],
+    def add_chunks(self, chunks: list[Chunk], keyword_fields: list[tuple[tuple[str, ...], ...]],
                    text_hashes: list[str]) -> None:
         """Chunks get ids 0..n-1 in order; the same ids key their vectors. `keyword_fields` holds each chunk's
         tokens per FTS column (`KEYWORD_FIELDS`)."""
