@@ -197,7 +197,8 @@ def report(args: argparse.Namespace, result: dict, load_before: tuple[float, flo
     ])
     print(body)
     if args.write:
-        replace_block(args.write, "live-preview-busy" if args.busy else "live-preview", body, template=TEMPLATE)
+        block = f"live-preview-busy-{args.busy}" if args.busy else "live-preview"
+        replace_block(args.write, block, body, template=TEMPLATE)
 
 
 if __name__ == "__main__":
