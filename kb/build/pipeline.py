@@ -190,6 +190,10 @@ def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
         known = cache.get_many(embedder.id, hashes)
         todo = [(h, c.text) for h, c in zip(hashes, chunks, strict=True) if h not in known]
         todo = list(dict((h, t) for h, t in todo).items())
+        # longest first, so that each batch holds texts of about one length: an engine that batches pads each
+        # batch to its longest text (9% more passages/s with onnxruntime over guidelines/), and the progress
+        # estimate errs long, not short
+        todo.sort(key=lambda item: -embedder.token_count(item[1]))
         with _progress(len(todo), progress) as bar:
             batch = getattr(embedder, "batch_size", BATCH)  # an engine that batches well asks for more
             for start in range(0, len(todo), batch):

