@@ -376,7 +376,9 @@ class Searcher:
         words = [w for w in words if w not in stop] or words
         if not words:
             return []
-        ids = self.index.keyword(fts_query(words + exact), lang, module, depth, self.field_weights)
+        present = self.index.keyword_tokens.get(lang, frozenset())
+        kept = [w for w in words + exact if w in present]
+        ids = self.index.keyword(fts_query(kept), lang, module, depth, self.field_weights) if kept else []
         heads = self.headings.ranked(read, lang, stop, module, depth) if self.heading_list else []
         return [self._sections_of(ids, module, allowed),
                 [(m, sid, self.first_chunk[(m, lang, sid)]) for m, sid in heads if (m, lang, sid) in self.first_chunk

@@ -39,7 +39,8 @@ of each language (not the ones bench/speed.py times): 16 queries at a time took 
 (1.1-1.4 all did better than no cut). Passages are not cut this way: a build sends them sorted by length, and
 the cut only added calls (19-20 against 21 passages/s)."""
 LONE_TOKENS = 64
-"""A single text up to this many tokens (a query) runs on the session whose threads spin (see `_session`)."""
+"""A call of one text up to this many tokens (a query while no other waits) runs on the session whose threads
+spin (see `_session`); the pieces of a batch cut by `PAD_SLACK` do not: other requests' threads need the cores."""
 
 
 def model_cache_dir() -> Path:
@@ -191,7 +192,7 @@ class OnnxE5Embedder:
                 real += width
                 end += 1
             batch = [windows[n] for n in order[start:end]]
-            pooled = self._run([ids for _, ids in batch])
+            pooled = self._run([ids for _, ids in batch], lone=len(windows) == 1)
             for (i, ids), vec in zip(batch, pooled, strict=True):
                 wgt = max(len(ids), 1)
                 sums[i] += wgt * vec
@@ -201,7 +202,8 @@ class OnnxE5Embedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
         return out
 
-    def _run(self, contents: list[list[int]]) -> np.ndarray:
+    def _run(self, contents: list[list[int]], lone: bool = False) -> np.ndarray:
+        """Pooled vectors of token windows run as one batch; `lone`: the only window of the call (see `_session`)."""
         w = self.weights
         T = max(len(c) for c in contents) + 2
         ids = np.full((len(contents), T), w.pad, np.int64)
@@ -212,7 +214,7 @@ class OnnxE5Embedder:
         embeds = w.word_rows(ids)
         embeds += self._pos[:T]
         embeds += self._type0
-        session = self._lone if len(contents) == 1 and T <= LONE_TOKENS else self._session
+        session = self._lone if lone and T <= LONE_TOKENS else self._session
         return session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]
 
 
@@ -222,7 +224,7 @@ def _session(ort, model: str, threads: int, spin: bool):  # noqa: ANN001, ANN202
     Idle intra-op threads either sleep between operators or spin. Spinning makes a lone short query fast (3.5 ms
     against 4.9 ms p50 on a quiet machine: a sleeping thread is woken for each of the graph's operators) but in a
     busy server the spinning threads take the core that the request threads' Python needs (16 concurrent clients:
-    78-88 queries/s spinning against 99-102 sleeping). So batches run on the sleeping session and a single short
+    78-88 queries/s spinning against 99-102 sleeping). So batches run on the sleeping session and a lone short
     text on the spinning one, whose threads stop spinning as soon as its run returns (`force_spinning_stop`)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
