@@ -38,9 +38,6 @@ padding to its longest would make it more than this many times its real tokens. 
 of each language (not the ones bench/speed.py times): 16 queries at a time took 7.3 against 9.2 ms of CPU each
 (1.1-1.4 all did better than no cut). Passages are not cut this way: a build sends them sorted by length, and
 the cut only added calls (19-20 against 21 passages/s)."""
-LONE_TOKENS = 64
-"""A call of one text up to this many tokens (a query while no other waits) runs on the session whose threads
-spin (see `_session`); the pieces of a batch cut by `PAD_SLACK` do not: other requests' threads need the cores."""
 
 
 def model_cache_dir() -> Path:
@@ -91,8 +88,8 @@ def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = Non
 class OnnxE5Embedder:
     """The Embedder interface over onnxruntime.
 
-    Sessions whose intra-op pools have one thread per core (two: see `_session`), and one worker thread that owns
-    every call into them: concurrent requests (the web server's threads) queue up, and the worker runs whatever
+    Two sessions (a wide one with a thread per core, a narrow one: see `_session`), and one worker thread that
+    owns every call into them: concurrent requests (the web server's threads) queue up, and the worker runs whatever
     has queued as one batch, so 16 clients share one multiplication instead of fighting over 2 cores."""
 
     max_tokens = 512
@@ -116,8 +113,9 @@ class OnnxE5Embedder:
             model = str(cached_model_file(w, precision, cache_dir))
         except ImportError as exc:
             raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
-        self._session = _session(ort, model, threads or cores(), spin=False)
-        self._lone = _session(ort, model, threads or cores(), spin=True)
+        n = threads or cores()
+        self._wide = _session(ort, model, n)
+        self._narrow = _session(ort, model, 1) if n > 1 else self._wide
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._serve, name="onnx-e5", daemon=True)
         self._worker.start()
@@ -192,7 +190,7 @@ class OnnxE5Embedder:
                 real += width
                 end += 1
             batch = [windows[n] for n in order[start:end]]
-            pooled = self._run([ids for _, ids in batch], lone=len(windows) == 1)
+            pooled = self._run([ids for _, ids in batch], narrow=is_query and len(windows) > 1)
             for (i, ids), vec in zip(batch, pooled, strict=True):
                 wgt = max(len(ids), 1)
                 sums[i] += wgt * vec
@@ -202,8 +200,8 @@ class OnnxE5Embedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
         return out
 
-    def _run(self, contents: list[list[int]], lone: bool = False) -> np.ndarray:
-        """Pooled vectors of token windows run as one batch; `lone`: the only window of the call (see `_session`)."""
+    def _run(self, contents: list[list[int]], narrow: bool = False) -> np.ndarray:
+        """Pooled vectors of token windows run as one batch; `narrow`: on the one-thread session (`_session`)."""
         w = self.weights
         T = max(len(c) for c in contents) + 2
         ids = np.full((len(contents), T), w.pad, np.int64)
@@ -214,18 +212,20 @@ class OnnxE5Embedder:
         embeds = w.word_rows(ids)
         embeds += self._pos[:T]
         embeds += self._type0
-        session = self._lone if lone and T <= LONE_TOKENS else self._session
+        session = self._narrow if narrow else self._wide
         return session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]
 
 
-def _session(ort, model: str, threads: int, spin: bool):  # noqa: ANN001, ANN202 - onnxruntime's module and session
-    """One onnxruntime session over the model; the engine keeps two (`spin` off and on), 18 MB each.
+def _session(ort, model: str, threads: int):  # noqa: ANN001, ANN202 - onnxruntime's module and session
+    """One onnxruntime session over the model. The engine keeps two (18 MB each) for two kinds of call:
 
-    Idle intra-op threads either sleep between operators or spin. Spinning makes a lone short query fast (3.5 ms
-    against 4.9 ms p50 on a quiet machine: a sleeping thread is woken for each of the graph's operators) but in a
-    busy server the spinning threads take the core that the request threads' Python needs (16 concurrent clients:
-    78-88 queries/s spinning against 99-102 sleeping). So batches run on the sleeping session and a lone short
-    text on the spinning one, whose threads stop spinning as soon as its run returns (`force_spinning_stop`)."""
+    - wide, one intra-op thread per core: a lone query, and a build's passages. Its threads spin between the
+      graph's operators (a lone query 3.5 ms p50 against 4.9 ms when they sleep and are woken for each one) and
+      stop spinning as soon as the run returns (`force_spinning_stop`), so an idle server uses no CPU;
+    - narrow, one thread: queries that concurrent clients queued together. In a busy server both cores are
+      already taken by the request threads' Python and this run; a second intra-op thread only adds waiting
+      (16 clients: 110 against 97-100 queries/s with the wide session, and 15% less CPU a query), and spinning
+      threads took the request threads' core (78-88 queries/s)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -234,7 +234,6 @@ def _session(ort, model: str, threads: int, spin: bool):  # noqa: ANN001, ANN202
     # no arena: it keeps the largest batch's activations for the life of the process (a server that once
     # embedded 16 long queries together, or rebuilt the index, stayed 60-190 MB larger); measured no slower
     opts.enable_cpu_mem_arena = False
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    if spin:
-        opts.add_session_config_entry("session.force_spinning_stop", "1")
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
     return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
