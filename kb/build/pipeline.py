@@ -131,18 +131,19 @@ def build_index(settings: Settings, embedder: Embedder | None = None, *, progres
 
 def warm(settings: Settings, embedder: Embedder) -> None:
     """Do a rebuild's pure work once, writing nothing: parse and check every file, chunk and count tokens, render
-    the HTML and the speaker notes, tokenise the keyword fields. Each step keeps its result in a per-process cache
-    keyed by its input (`parse_document`, `kb.corpus`, `TokenCounts`, `render_html`, `kb.text`), so the live
-    rebuild after a save redoes only the changed file; without this the first one after a start did everything
-    (2.7 s against 0.9 s for the next ones, bench/live_preview.py)."""
+    the rows (HTML, speaker notes), tokenise the keyword fields, count the words. Each step keeps its result in a
+    per-process cache keyed by its input (`parse_document`, `kb.corpus`, `TokenCounts`, `render_html`, `kb.text`,
+    `kb.build.statistics`), so the live rebuild after a save redoes only the changed file; without this the first
+    one after a start did everything (2.7 s against 0.9 s for the next ones, bench/live_preview.py). The rows come
+    from `_document_rows`, the one function `_write` uses, so the two cannot drift apart."""
     corpus = load_corpus(settings.content_dir)
-    for d in corpus.indexable():
-        render_html(d.body)
-        _with_notes(d)
-        for s in d.sections:
-            render_html(s.markdown)
+    docs = corpus.indexable()
+    for d in docs:
+        _document_rows(d)
         for c in chunk_document(d, embedder.token_count, embedder.max_tokens):
             _keyword_fields(c)
+    for lang in VOCABULARY_LANGS:
+        vocabulary(docs, lang)
 
 
 def _documents(settings: Settings, corpus: Corpus, writer: BuildWriter) -> tuple[list[Document], list[str],
@@ -259,10 +260,7 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
     by_place = {(d.display_path, s.line): (d.module, d.lang, s.id) for d in docs for s in d.sections}
     by_path = {d.display_path: (d.module, d.lang) for d in docs}
     for d in docs:
-        writer.add_document(
-            DocumentRow(d.module, d.lang, d.display_path, d.title, _with_notes(d), render_html(d.body)),
-            [SectionRow(d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
-                        render_html(s.markdown)) for n, s in enumerate(d.sections)])
+        writer.add_document(*_document_rows(d))
     writer.add_recommendations([
         RecommendationRow(d.module, d.lang, s.id, n, r.scheme, r.grade, r.cn, r.vn, r.line)
         for d in docs for s in d.sections for n, r in enumerate(s.recs)])
@@ -298,6 +296,13 @@ def _write(writer: BuildWriter, corpus: Corpus, docs: list[Document], chunks: li
 
 
 Fields = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _document_rows(d: Document) -> tuple[DocumentRow, list[SectionRow]]:
+    """A document's row (metadata with speaker notes, rendered body) and its sections' rows (rendered)."""
+    return (DocumentRow(d.module, d.lang, d.display_path, d.title, _with_notes(d), render_html(d.body)),
+            [SectionRow(d.module, d.lang, s.id, n, s.level, s.heading, s.parent, s.line, s.hash, s.text,
+                        render_html(s.markdown)) for n, s in enumerate(d.sections)])
 
 
 def _keyword_fields(c: Chunk) -> Fields:
