@@ -87,6 +87,37 @@ def test_concurrent_callers_each_get_their_own_vectors(ort_embedder: Embedder) -
         assert float(v @ alone[q]) > 0.9999
 
 
+def test_the_wide_session_never_runs_beside_another(ort_embedder: Embedder) -> None:
+    """Its thread per core would take the cores of the lanes running beside it: a call that asks for it while
+    another runs gets its own lane, and a call made while it runs waits for it to end."""
+    import threading
+
+    engine = ort_embedder
+    lane = object()
+    with engine._session_for(True, lane) as first:
+        assert first is engine._wide  # nothing else running: a lone query or a build's batch goes wide
+        started = threading.Event()
+        got: list[object] = []
+
+        def second() -> None:
+            started.set()
+            with engine._session_for(False, lane) as session:
+                got.append(session)
+
+        t = threading.Thread(target=second)
+        t.start()
+        started.wait(5)
+        t.join(0.3)
+        assert t.is_alive() and not got  # waits while the wide session runs
+    t.join(5)
+    assert got == [lane]
+    with engine._session_for(False, lane) as batch:
+        assert batch is lane
+        with engine._session_for(True, lane) as lone:
+            assert lone is lane  # another run under way: the lone call takes its lane, not the wide session
+    assert engine._running == 0 and not engine._wide_on
+
+
 def test_q4_repacking_keeps_every_weight() -> None:
     rng = np.random.default_rng(0)
     blocks = np.zeros((3, 2), BLOCK)

