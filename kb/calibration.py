@@ -48,6 +48,10 @@ class Calibration:
             dots, ids = reader.dense(L, mean, n)
             self.norms[ids] = np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12))
         self.vocab = vocab  # folded words per Latin-script language
+        self.query_means: dict[str, np.ndarray] = {}
+        """Per language, a mean query vector to centre a query on instead of the passage mean. The build writes
+        none: bench/query_centring.py sets them to measure the idea (docs/benchmarks.md, "Centring queries on a
+        query mean": it helps XQuAD, not the oncology set or the weak floor)."""
 
     def raw(self) -> Calibration:
         """A copy that does not centre (means zero): plain cosines, for comparison in the benchmarks."""
@@ -56,6 +60,7 @@ class Calibration:
         other = copy.copy(self)
         other.means = {L: np.zeros_like(m) for L, m in self.means.items()}
         other.norms = np.ones_like(self.norms)
+        other.query_means = {}
         return other
 
     def query_language(self, q: str, vector: np.ndarray | None) -> str | None:
@@ -84,7 +89,9 @@ class Calibration:
         """(chunk ids, centred cosines) of every passage per language; a query of no known language (an
         acronym, a number) is centred on the mean of the language centres."""
         q = vector.reshape(-1).astype(np.float32)
-        if asked_in in self.means:
+        if asked_in in self.query_means:
+            q = q - self.query_means[asked_in]
+        elif asked_in in self.means:
             q = q - self.means[asked_in]
         elif self.means:
             q = q - np.mean(list(self.means.values()), axis=0)

@@ -47,6 +47,8 @@ MODULE_TIE = 0.5
 glossary term the query names (`NPC T3 vs T4` ties to the nasopharyngeal module, not to lung staging)."""
 MAX_TIED_MODULES = 2
 """A term named in more module titles than this (cancer, TACE) says nothing about which module is meant."""
+KEYWORD_SHARE = 1.0
+"""Fusion weight of each language's keyword list over every field (weighted again by `language_weights`)."""
 HEADING_SHARE = 1.0
 """Fusion weight of each language's heading-only keyword list (`kb.headings`)."""
 POOL_SHARE = 1.0
@@ -156,7 +158,7 @@ class Searcher:
         self.field_weights, self.exact_keywords, self.heading_list = FIELD_WEIGHTS, True, True
         self.pool_share, self.per_language_share, self.weak_dense_share = POOL_SHARE, PER_LANGUAGE_SHARE, \
             WEAK_DENSE_SHARE
-        self.lang_temperature, self.heading_share = LANG_TEMPERATURE, HEADING_SHARE
+        self.lang_temperature, self.heading_share, self.keyword_share = LANG_TEMPERATURE, HEADING_SHARE, KEYWORD_SHARE
         self.term_modules = self._term_modules()
         self.relevance = Relevance(index.token_frequencies(), len(index.chunks),
                                    {t for stop in index.stop_tokens.values() for t in stop})
@@ -246,7 +248,7 @@ class Searcher:
             for L in self.langs:
                 for ranked, factor in zip(self._keyword(q, read, expansions.get(L, []), exact, L, module, depth,
                                                                       allowed),
-                                          (1.0, self.heading_share), strict=False):
+                                          (self.keyword_share, self.heading_share), strict=False):
                     lists.append((L, ranked, factor))
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
