@@ -167,7 +167,7 @@ class UnigramTokenizer:
         try:
             import marisa_trie
         except ImportError as exc:
-            raise EmbedderError("this tokenizer needs the 'marisa-trie' package: pip install -e '.[onnx]'") from exc
+            raise EmbedderError("this tokenizer needs 'marisa-trie' (core install): pip install -e .") from exc
         self.bos, self.eos, self.unk = w.bos, w.eos, w.unk
         self._norm = str.maketrans(w.norm)
         pieces = w.read_pieces()

