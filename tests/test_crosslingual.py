@@ -126,3 +126,14 @@ def test_the_page_says_no_good_match_and_still_lists_the_closest(http, ui: str, 
     assert note in page.select_one("#results")["data-weak"]  # what search-as-you-type shows
     real = BeautifulSoup(http.get("/search", params={"q": "opioid titration", "ui": ui}).text, "html.parser")
     assert real.select_one(".notice-weak") is None and real.select("#results li.result")
+
+
+def test_each_languages_dense_list_keeps_the_models_own_order(searcher, embedder) -> None:  # noqa: ANN001
+    """Within one language the raw cosine ranks (kb.search.RAW_WITHIN); the centred cosine, which reorders
+    passages by their distance from the language mean, only weighs languages and ranks the mixed list."""
+    vector = embedder.embed_queries(["dose of doxorubicin in TACE"])
+    ranked = searcher._raw_list(vector, "en", None, 10, None)  # noqa: SLF001
+    chunks = [cid for _, _, cid in ranked]
+    scores, ids = searcher.index.dense("en", vector.reshape(-1), searcher.index.vector_count("en"))
+    raw = dict(zip(ids, scores, strict=True))  # the raw inner products the vector index returns
+    assert chunks and all(raw[a] >= raw[b] for a, b in zip(chunks, chunks[1:], strict=False))
