@@ -210,7 +210,8 @@ class OnnxE5Embedder:
         finally:
             with self._gate:
                 self._running -= 1
-                self._wide_on = False
+                if use_wide:
+                    self._wide_on = False
                 self._gate.notify_all()
 
     def _embed_sorted(self, windows: list[tuple[int, list[int]]], order: list[int], is_query: bool,  # noqa: ANN001
