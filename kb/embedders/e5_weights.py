@@ -24,7 +24,7 @@ import numpy as np
 from kb.embedders import EmbedderError
 
 QK = 32
-GRAPH_VERSION = "1"
+GRAPH_VERSION = "2"
 """Bump when e5_graph builds other numbers or shapes from these weights, so that a cached model is rebuilt.
 (Kept here, not in e5_graph, so that loading a cached model never imports the `onnx` package.)"""
 BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])

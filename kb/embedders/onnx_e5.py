@@ -89,8 +89,8 @@ def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = Non
 class OnnxE5Embedder:
     """The Embedder interface over onnxruntime.
 
-    A wide session (a thread per core) and a one-thread lane per core (see `_session`), and a worker thread per
-    lane that owns every call: concurrent requests (the web server's threads) queue up, a worker runs whatever has
+    A wide session (a thread per core), a one-thread session, the lane (see `_session`), and a worker thread per
+    core that owns every call: concurrent requests (the web server's threads) queue up, a worker runs whatever has
     queued as one batch, so 16 clients share a few multiplications instead of fighting over 2 cores, and while one
     worker runs, the next takes what queued meanwhile (16 clients: 117-121 against 94-114 queries/s with a single
     worker, bench/speed.py's over_http, 2026-12-02)."""
@@ -118,7 +118,10 @@ class OnnxE5Embedder:
             raise EmbedderError("building the ONNX graph needs 'onnx' (core install): pip install -e .") from exc
         n = threads or cores()
         self._wide = _session(ort, model, n)
-        self._lanes = lanes = [_session(ort, model, 1) for _ in range(n)] if n > 1 else [self._wide]
+        # one lane for every worker: onnxruntime runs concurrent calls of a one-thread session each on its
+        # caller's thread, as fast as a session each (2 workers, batches of 8: 142-163 against 148-158 queries/s)
+        # and one copy of the weights fewer (about 40 MB: two sessions take 82 MB, the three of graph 1 took 79)
+        self._lanes = lanes = [_session(ort, model, 1)] * n if n > 1 else [self._wide]
         self._gate = threading.Condition()
         self._running = 0  # runs under way, on any session
         self._wide_on = False
@@ -149,7 +152,7 @@ class OnnxE5Embedder:
 
     def _serve(self, lane) -> None:  # noqa: ANN001 - an onnxruntime session
         """A worker: it runs whatever has queued as one batch. There is one per core, each with a one-thread
-        session of its own (its lane), so while one runs a batch the next takes what queued meanwhile and a busy
+        session to run on (the lane), so while one runs a batch the next takes what queued meanwhile and a busy
         server keeps both cores embedding."""
         while True:
             jobs = [self._queue.get()]
@@ -255,16 +258,16 @@ class OnnxE5Embedder:
 
 
 def _session(ort, model: str, threads: int):  # noqa: ANN001, ANN202 - onnxruntime's module and session
-    """One onnxruntime session over the model (18 MB each). The engine keeps one wide and a narrow one per core:
+    """One onnxruntime session over the model (about 40 MB each, its weights prepacked). The engine keeps two:
 
     - wide, one intra-op thread per core: a lone query, and a build's passages, when nothing else runs. Its
       threads spin between the graph's operators (a lone query 3.5 ms p50 against 4.9 ms when they sleep and are
       woken for each one) and stop spinning as soon as the run returns (`force_spinning_stop`), so an idle server
       uses no CPU;
-    - narrow, one thread, a worker's lane: queries that concurrent clients queued together. In a busy server the
-      cores are already taken by the request threads' Python and the lanes; a second intra-op thread only adds
-      waiting (16 clients, one worker: 110 against 97-100 queries/s with the wide session, and 15% less CPU a
-      query), and spinning threads took the request threads' core (78-88 queries/s)."""
+    - narrow, one thread, the lane that every worker runs on: queries that concurrent clients queued together.
+      In a busy server the cores are already taken by the request threads' Python and the lanes; a second
+      intra-op thread only adds waiting (16 clients, one worker: 110 against 97-100 queries/s with the wide
+      session, and 15% less CPU a query), and spinning threads took the request threads' core (78-88 queries/s)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
