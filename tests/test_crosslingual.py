@@ -49,6 +49,23 @@ def test_a_module_only_in_chinese_is_found_from_english_and_vietnamese(zh_only, 
     assert not response.weak
 
 
+def test_the_mixed_list_counts_more_only_when_its_top_section_is_missing_in_the_query_language(
+        zh_only, embedder) -> None:  # noqa: ANN001
+    """`POOL_ABSENT_BOOST`: a Chinese-only section found from English gains; a query whose answer exists in its
+    own language ranks exactly as without the boost."""
+    searcher = open_searcher(zh_only[0], embedder)
+
+    def ranked(query: str, boost: float) -> list[tuple[str, str, float]]:
+        searcher.pool_absent_boost = boost
+        searcher._cache.clear()  # noqa: SLF001
+        return [(r.module, r.section, r.score) for r in searcher.search(query, k=5).results]
+
+    boosted, plain = ranked("radioactive iodine after total thyroidectomy", 3.0), \
+        ranked("radioactive iodine after total thyroidectomy", 0.0)
+    assert boosted[0][0] == plain[0][0] == "thyroid-rai" and boosted[0][2] > plain[0][2]
+    assert ranked("chuẩn độ opioid", 3.0) == ranked("chuẩn độ opioid", 0.0)
+
+
 def test_calibration_is_rebuilt_when_content_changes(zh_only) -> None:  # noqa: ANN001
     settings, before, vi_words = zh_only
     after = BuildReader.open_current(settings.index_dir)
