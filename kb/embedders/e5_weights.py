@@ -131,12 +131,16 @@ class E5Weights:
         t = self._tensor(name)
         return np.frombuffer(self._buf, "<f4", t.nbytes // 4, t.offset)
 
+    def _q4_tensor(self, name: str, rows: int, cols: int) -> Tensor:
+        """The directory entry of a [rows, cols] Q4 matrix, checked to have its size."""
+        t = self._tensor(name)
+        if t.nbytes != rows * (cols // QK) * BLOCK.itemsize:
+            raise EmbedderError(f"{self.path}: tensor '{name}' has {t.nbytes} bytes, not a [{rows}, {cols}] Q4 matrix")
+        return t
+
     def q4_blocks(self, name: str, rows: int, cols: int) -> np.ndarray:
         """The raw Q4_0 blocks of a [rows, cols] matrix, shape [rows, cols/32]."""
-        t = self._tensor(name)
-        nb = cols // QK
-        if t.nbytes != rows * nb * BLOCK.itemsize:
-            raise EmbedderError(f"{self.path}: tensor '{name}' has {t.nbytes} bytes, not a [{rows}, {cols}] Q4 matrix")
+        t, nb = self._q4_tensor(name, rows, cols), cols // QK
         return np.frombuffer(self._buf, BLOCK, rows * nb, t.offset).reshape(rows, nb)
 
     def q4_dequant(self, name: str, rows: int, cols: int) -> np.ndarray:
@@ -146,12 +150,9 @@ class E5Weights:
     def word_rows(self, ids: np.ndarray) -> np.ndarray:
         """Word embeddings of token ids (any shape) in fp32: ids.shape + (H,). Only those rows are read, with one
         `pread` per run of consecutive ids (not through the mapping, see the class)."""
-        t = self._tensor("emb.word")
+        t = self._q4_tensor("emb.word", self.VOC, self.H)
         nb = self.H // QK
         row = nb * BLOCK.itemsize
-        if t.nbytes != self.VOC * row:
-            raise EmbedderError(f"{self.path}: tensor 'emb.word' has {t.nbytes} bytes, not a [{self.VOC}, {self.H}] "
-                                "Q4 matrix")
         uniq, inverse = np.unique(ids.reshape(-1), return_inverse=True)
         if len(uniq) and not 0 <= uniq[0] <= uniq[-1] < self.VOC:
             raise ValueError(f"token ids outside the vocabulary of {self.VOC}")

@@ -131,13 +131,13 @@ class OnnxE5Embedder:
         # one lane for every worker: onnxruntime runs concurrent calls of a one-thread session each on its
         # caller's thread, as fast as a session each (2 workers, batches of 8: 142-163 against 148-158 queries/s)
         # and one copy of the weights fewer (about 40 MB: two sessions take 82 MB, the three of graph 1 took 79)
-        self._lanes = lanes = [_session(ort, model, 1)] * n if n > 1 else [self._wide]
+        self._lane = _session(ort, model, 1) if n > 1 else self._wide
         self._gate = threading.Condition()
         self._running = 0  # runs under way, on any session
         self._wide_on = False
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
-        self._workers = [threading.Thread(target=self._serve, args=(lane,), name=f"onnx-e5-{i}", daemon=True)
-                         for i, lane in enumerate(lanes)]
+        self._workers = [threading.Thread(target=self._serve, args=(self._lane,), name=f"onnx-e5-{i}", daemon=True)
+                         for i in range(n)]
         for worker in self._workers:
             worker.start()
 
