@@ -10,6 +10,7 @@ result is plain JSON-ready data. Every problem is one `YamlProblem` with a 1-bas
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +58,25 @@ class _Constructor(SafeConstructor):
         return super().construct_mapping(node, deep)
 
 
+_CARRIAGE_RETURN = re.compile("\r\n?")
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
 def load(text: str, *, max_bytes: int) -> tuple[Any, yaml.Node | None]:
-    """The data of a YAML text and its node tree (for line numbers), or a YamlProblem; never anything else."""
+    """The data of a YAML text and its node tree (for line numbers), or a YamlProblem; never anything else.
+
+    Line numbers are the ones an editor shows: CR LF and a lone CR end a line, as they do for markdown-it's
+    reading of the body, so they are read as LF first. YAML also ends a line at NEL, LINE SEPARATOR and PARAGRAPH
+    SEPARATOR, which no editor breaks at and which only arrive by pasting; every line number after one would be
+    off, so they are refused, at their line."""
     size = len(text.encode("utf-8"))
     if size > max_bytes:
         raise YamlProblem(1, f"{size:,} bytes of YAML; the limit is {max_bytes:,}")
+    text = _CARRIAGE_RETURN.sub("\n", text)
+    if odd := _YAML_ONLY_BREAKS.search(text):
+        raise YamlProblem(text[: odd.start()].count("\n") + 1,
+                          f"U+{ord(odd.group()):04X} (a pasted line separator) is not allowed in YAML: replace it "
+                          "with a line break or a space")
     try:
         _scan(text)
         node = yaml.compose(text, Loader=LOADER)

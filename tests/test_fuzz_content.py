@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from kb import yamlsafe
@@ -56,12 +56,28 @@ JSONISH = st.recursive(
 
 @FUZZ
 @given(st.one_of(st.text(max_size=300), st.lists(YAML_BITS | st.text(max_size=20), max_size=8).map("\n".join)))
+@example("\r\r0\n---").via("found by a fresh clone's run: lone CRs end lines for YAML")
+@example("a: 1\u2028b: [").via("a pasted line separator")
 def test_yaml_loader_raises_only_its_own_problem(text: str) -> None:
     try:
         yamlsafe.load(text, max_bytes=20_000)
     except yamlsafe.YamlProblem as problem:
         assert problem.line >= 1 and problem.message
-        assert problem.line <= text.count("\n") + 2
+        assert problem.line <= len(re.findall("\r\n|\r|\n", text)) + 2  # lines as an editor counts them
+
+
+def test_yaml_lines_are_an_editors_lines_whatever_ends_them() -> None:
+    """A problem on the third line is reported on line 3 with LF, CR LF or lone CR line ends; a pasted line
+    separator, which YAML would count as a line and no editor shows, is refused at its own line."""
+    for end in ("\n", "\r\n", "\r"):
+        with pytest.raises(yamlsafe.YamlProblem) as caught:
+            yamlsafe.load(end.join(["title: x", "lang: en", "tags: a: b", "more: c"]), max_bytes=1000)
+        assert caught.value.line == 3, repr(end)
+    data, _ = yamlsafe.load("title: a\r\nlang: en\r\n", max_bytes=1000)
+    assert data == {"title": "a", "lang": "en"}
+    with pytest.raises(yamlsafe.YamlProblem, match="U\\+2028") as caught:
+        yamlsafe.load("title: a\nsummary: one\u2028two\n", max_bytes=1000)
+    assert caught.value.line == 2
 
 
 @FUZZ
