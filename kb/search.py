@@ -27,7 +27,7 @@ from kb.glossary import Glossary
 from kb.headings import HeadingIndex
 from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.relevance import Relevance
-from kb.snippets import make_snippet, normalise_for_snippet, query_terms
+from kb.snippets import make_snippet, mark, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
 from kb.text import exact_tokens, fold, fts_query, tokens, visible
 
@@ -105,6 +105,8 @@ class SearchResult:
     url: str = ""
     recommendations: list[dict[str, str | None]] = field(default_factory=list)
     """The section's rec blocks in the shown language: {grade: "nccn:2A" or None, cn, vn}."""
+    heading_highlights: list[list[int]] = field(default_factory=list)
+    """[start, end] spans of the query's words in `heading`, as `highlights` are in `snippet`."""
 
 
 @dataclass
@@ -221,18 +223,23 @@ class Searcher:
         return q
 
     def search(self, query: str, lang: str | None = None, module: str | None = None, k: int = 10,
-               mode: str = "hybrid", grade: str | None = None, available_in: str | None = None) -> SearchResponse:
+               mode: str = "hybrid", grade: str | None = None, available_in: str | None = None,
+               prefer: str | None = None) -> SearchResponse:
         """Ranked sections for a query; with `lang`, every result is in that language; with `grade` and/or
-        `available_in`, only sections with a recommendation block that meets them."""
+        `available_in`, only sections with a recommendation block that meets them. `prefer` (the reader's UI
+        language) is the language a result is shown in when the query's own language says nothing: when no
+        section matches well (`weak`: the words may be a typo or a name, and the language read from them a
+        guess) or the language could not be read at all."""
         started = time.perf_counter()
         q = self.validate(query, lang, module, k, mode)
         rec_filter = self.rec_filter(grade, available_in)
-        key = (q, lang, module, k, mode, rec_filter)
+        prefer = prefer if prefer in self.langs else None
+        key = (q, lang, module, k, mode, rec_filter, prefer)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        response = self._search(q, lang, module, k, mode, rec_filter)
+        response = self._search(q, lang, module, k, mode, rec_filter, prefer)
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         with self._cache_lock:
             self._cache[key] = response
@@ -241,7 +248,7 @@ class Searcher:
         return response
 
     def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str,
-                rec_filter: RecFilter | None = None) -> SearchResponse:
+                rec_filter: RecFilter | None = None, prefer: str | None = None) -> SearchResponse:
         expansions = self.glossary.all_expansions(q) if self.glossary else {}
         lists: list[tuple[str | None, list[tuple[str, str, int]], float]] = []  # (language, sections, weight)
         depth = max(DEPTH, 2 * k)
@@ -286,12 +293,15 @@ class Searcher:
         for key in fused:
             if key[0] in tied:
                 fused[key] += MODULE_TIE * max(weights.values(), default=1.0) / (RRF_K + 1)
+        weak, relevance = (self.judge(read, vector, best, dense, asked_in, len(terms)) if mode != "keyword" else
+                           (False, None))
+        first = [prefer, asked_in] if weak or asked_in is None else [asked_in]
         results: list[SearchResult] = []
         for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
             langs = self.section_langs.get((module_id, sid), [])
             evidence = by_lang[(module_id, sid)]
-            shown = lang or (asked_in if asked_in in langs else
-                             max(langs, key=lambda L: evidence.get(L, 0.0), default=None))
+            shown = lang or next((L for L in first if L in langs), None) or \
+                max(langs, key=lambda L: evidence.get(L, 0.0), default=None)
             if shown is None or shown not in langs:
                 continue
             results.append(self._result(read, module_id, sid, shown, score, langs, expansions.get(shown, []),
@@ -299,8 +309,6 @@ class Searcher:
             if len(results) == k:
                 break
         params = rec_filter.as_params() if rec_filter is not None else {}
-        weak, relevance = (self.judge(read, vector, best, dense, asked_in, len(terms)) if mode != "keyword" else
-                           (False, None))
         return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
                               weak=weak, query_lang=asked_in, restored=read if read != q else None,
                               best=round(best, 4), relevance=None if relevance is None else round(relevance, 4),
@@ -433,9 +441,11 @@ class Searcher:
         sec = self.sections[(module, lang, sid)]
         row = self.index.chunks.get(chunk_id) if chunk_id is not None else None
         body = row.body if row is not None and row.body.strip() else sec.text
-        snippet, highlights = make_snippet(body, query_terms(q, expansions), self._folded(body))
+        terms = query_terms(q, expansions)
+        snippet, highlights = make_snippet(body, terms, self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
-                            highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])))
+                            highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])),
+                            mark(sec.heading, terms))
 
 
 def dense_score(dense: dict, hit: tuple[str, str, int]) -> float:

@@ -14,7 +14,9 @@ WIDTH = 220
 
 Terms = tuple[tuple[str, ...], tuple[str, ...]]
 """Words to highlight: (exact, folded). A word typed with diacritics matches only itself ("độ" marks "độ", not
-"đó" or "do"); a word typed without them matches every accented form ("ung thu" marks "ung thư")."""
+"đó" or "do"); in a query typed without any, a word matches every accented form ("ung thu" marks "ung thư"). A
+query that carries diacritics anywhere (typed so, or restored by `kb.diacritics`) was written with them, so its
+plain words are plain too: "ung thư gan" marks "gan", not "gắn", and "ung", not "ứng" in "đáp ứng"."""
 
 _WORD_RE = re.compile(rf"[{CJK_CHARS}]+|[^\W_]+(?:[-.][^\W_]+)*")
 _LONG_CJK_RUN = re.compile(f"[{CJK_CHARS}]{{3,}}")
@@ -30,15 +32,15 @@ def _query_terms(query: str, expansions: tuple[str, ...]) -> Terms:
     exact: set[str] = set()
     folded: set[str] = set()
     for part in [query, *expansions]:
-        for m in _WORD_RE.finditer(_lower_aligned(part)):
-            word = m.group(0)
-            plain = fold(word)
+        found = [m.group(0) for m in _WORD_RE.finditer(_lower_aligned(part))]
+        accented = any(fold(word) != word for word in found if not CJK.match(word))
+        for word in found:
             words = [word]
             if _LONG_CJK_RUN.fullmatch(word):
                 words += [word[i:i + 2] for i in range(len(word) - 1)]
             for w in words:
                 if len(w) > 1 or w.isdigit():
-                    (exact if plain != word else folded).add(w)
+                    (exact if accented or fold(word) != word else folded).add(w)
     by_length = lambda terms: tuple(sorted(terms, key=len, reverse=True))  # noqa: E731
     return by_length(exact), by_length(folded)
 
@@ -68,6 +70,11 @@ def make_snippet(text: str, terms: Terms, prepared: tuple[str, str, str] | None 
     shift = len(prefix) - start
     inside = [[s + shift, e + shift] for s, e in spans if s >= start and e <= end]
     return prefix + text[start:end] + suffix, inside
+
+
+def mark(text: str, terms: Terms) -> list[list[int]]:
+    """[start, end] spans of the terms in a short text shown whole (a section heading), at its own offsets."""
+    return _find(_lower_aligned(text), _fold_aligned(text), terms)
 
 
 def _lower_aligned(text: str) -> str:

@@ -101,11 +101,21 @@ def test_search_as_you_type_says_when_nothing_matches_well(tab: Tab) -> None:
     weak = page.locator("#results .notice-weak")
     expect(weak).to_contain_text("Không có mục nào khớp tốt")
     expect(page.locator("#results li.result").first).to_be_visible()  # the closest sections are still listed
+    count = page.locator("#results .result-count")
+    expect(count).to_contain_text("gần nhất")  # the closest sections, not "matching" ones
+    has_vi = page.locator("#results li.result:has(.badges a[lang=vi])")  # shown in the reader's language
+    expect(has_vi.first).to_have_attribute("data-lang", "vi")
+    assert set(has_vi.evaluate_all("els => els.map(e => e.dataset.lang)")) == {"vi"}
     page.reload()  # the server renders the same note in the same place
     expect(weak).to_contain_text("Không có mục nào khớp tốt")
+    expect(count).to_contain_text("gần nhất")
     page.locator("#q").fill("opioid titration")
     expect(page.locator("#results li.result[data-section=titration]").first).to_be_visible()
     expect(weak).to_have_count(0)
+    expect(count).to_contain_text("phù hợp")
+    expect(page.locator("#results li.result").first.locator(".result-heading mark").first).to_be_visible()
+    page.locator("#q").fill("chuan do opioid")  # typed without diacritics: the page says how it was read
+    expect(page.locator("#results .result-restored")).to_contain_text("chuẩn độ opioid")
     assert not tab.errors
 
 

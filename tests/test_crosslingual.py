@@ -145,6 +145,51 @@ def test_the_page_says_no_good_match_and_still_lists_the_closest(http, ui: str, 
     assert real.select_one(".notice-weak") is None and real.select("#results li.result")
 
 
+@pytest.mark.parametrize("reader", ["vi", "zh", "en"])
+def test_a_weak_answer_is_shown_in_the_readers_language(searcher, reader: str) -> None:  # noqa: ANN001
+    """`qwxzj` is read as some language only by guesswork: the closest sections are shown in the reader's UI
+    language wherever it exists, not in the guessed one (a Vietnamese page listed English cards)."""
+    response = searcher.search("qwxzj", prefer=reader)
+    assert response.weak and response.results
+    assert all(r.lang == reader for r in response.results if reader in r.languages)
+    assert any(r.lang == reader for r in response.results)
+
+
+def test_a_real_answer_stays_in_the_querys_language(searcher) -> None:  # noqa: ANN001
+    """The reader's language decides only when the query's does not: an English query on a Vietnamese page
+    still gets its English sections."""
+    response = searcher.search("opioid titration", prefer="vi")
+    assert not response.weak and response.results[0].lang == "en"
+
+
+def test_the_weak_page_counts_the_closest_sections_not_matches(http) -> None:  # noqa: ANN001
+    page = BeautifulSoup(http.get("/search", params={"q": "qwxzj", "ui": "vi"}).text, "html.parser")
+    assert page.select_one("#results .notice-weak") is not None
+    count = page.select_one("#results .result-count").get_text()
+    assert "gần nhất" in count and "phù hợp" not in count
+    cards = [c for c in page.select("#results li.result") if c.select_one(".badges a[lang=vi]")]
+    assert cards and all(c["data-lang"] == "vi" for c in cards)  # every card that has a Vietnamese version
+    assert all(c.select_one(".result-module a")["href"].endswith("/vi") for c in cards)
+    real = BeautifulSoup(http.get("/search", params={"q": "opioid titration", "ui": "vi"}).text, "html.parser")
+    assert "phù hợp" in real.select_one("#results .result-count").get_text()
+
+
+def test_the_page_says_how_a_folded_query_was_read(http) -> None:  # noqa: ANN001
+    page = BeautifulSoup(http.get("/search", params={"q": "chuan do opioid", "ui": "vi"}).text, "html.parser")
+    line = page.select_one("#results .result-restored")
+    assert line is not None and "chuẩn độ opioid" in line.get_text()
+    typed = BeautifulSoup(http.get("/search", params={"q": "chuẩn độ opioid", "ui": "vi"}).text, "html.parser")
+    assert typed.select_one("#results .result-restored") is None
+
+
+def test_headings_mark_the_querys_words(searcher, http) -> None:  # noqa: ANN001
+    r = searcher.search("opioid titration").results[0]
+    marked = [r.heading[s:e].lower() for s, e in r.heading_highlights]
+    assert marked and set(marked) <= {"opioid", "titration"}
+    page = BeautifulSoup(http.get("/search", params={"q": "opioid titration"}).text, "html.parser")
+    assert page.select_one("#results .result-heading mark") is not None
+
+
 def test_each_languages_dense_list_keeps_the_models_own_order(searcher, embedder) -> None:  # noqa: ANN001
     """Within one language the raw cosine ranks (kb.search.RAW_WITHIN); the centred cosine, which reorders
     passages by their distance from the language mean, only weighs languages and ranks the mixed list."""

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from kb.search import MAX_K, MAX_QUERY, SearchError
 from kb.text import VISIBLE_PATTERN
-from kb.web.deps import KbDep, LibraryDep, SearchDep
+from kb.web.deps import KbDep, LibraryDep, SearchDep, UiDep
 
 # The body of every 4xx is {"error": {"field", "message"}}; kb.web.hardening puts that model in the schema.
 router = APIRouter(prefix="/api", responses={422: {"description": "a bad parameter, named in the body"}})
@@ -52,7 +52,7 @@ SEARCH_RESPONSE = {
 
 
 @router.get("/search", response_model=None, responses={200: SEARCH_RESPONSE})
-def search(searcher: SearchDep,
+def search(searcher: SearchDep, ui: UiDep,
            q: Annotated[str, Query(max_length=MAX_QUERY, description="words in Chinese, English or Vietnamese "
                                    "(with or without diacritics); not only spaces or invisible characters",
                                    json_schema_extra={"minLength": 1, "pattern": VISIBLE_PATTERN})],
@@ -63,11 +63,13 @@ def search(searcher: SearchDep,
                                               "(nccn:1) or any")] = None,
            available_in: Annotated[str | None, Query(description="cn or vn (available or limited there), or "
                                                      "cn:limited")] = None) -> JSONResponse:
-    """Only sections with a recommendation that meets `grade` and `available_in` when they are given."""
+    """Only sections with a recommendation that meets `grade` and `available_in` when they are given. The
+    reader's UI language (`?ui=`, the cookie, Accept-Language) is the language results are shown in when the
+    query's own says nothing (a weak match, a query of no readable language)."""
     try:
         # Plain data already: a JSONResponse skips FastAPI's generic encoder walking every result.
         return JSONResponse(searcher.search(q, lang or None, module or None, k, grade=grade or None,
-                                            available_in=available_in or None).as_dict())
+                                            available_in=available_in or None, prefer=ui.locale).as_dict())
     except SearchError as exc:
         return error(422, exc.field, exc.message)
 

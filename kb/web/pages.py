@@ -143,7 +143,7 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     if q.strip():
         try:
             response = searcher.search(q, lang or None, module or None, PAGE_SIZE, grade=grade or None,
-                                       available_in=available_in or None)
+                                       available_in=available_in or None, prefer=ui.locale)
         except SearchError as exc:
             status = 422
             text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
@@ -158,6 +158,7 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
         "q": q[:MAX_QUERY], "lang": lang, "module": module, "searched": response is not None, "results": results,
         # Inside the results, where search-as-you-type replaces it too (static/app.js reads `weak` from the API).
         "weak": bool(response is not None and response.weak and response.results),
+        "restored": response.restored if response is not None and response.results else None,
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,

@@ -216,16 +216,22 @@
       }
       var count = document.createElement("p");
       count.className = "result-count";
-      count.textContent = results.getAttribute(items.length === 1 ? "data-count-one" : "data-count-many")
+      /* Weak results are the closest sections, not matches: the count says so (_results.html). */
+      var countKey = "data-count-" + (body.weak ? "weak-" : "") + (items.length === 1 ? "one" : "many");
+      count.textContent = results.getAttribute(countKey)
         .replace("{n}", String(items.length));
       var list = document.createElement("ol");
       list.className = "result-list";
       items.forEach(function (r) { list.appendChild(resultItem(r)); });
-      if (body.weak) {
-        results.replaceChildren(weakNotice(), count, list);
-      } else {
-        results.replaceChildren(count, list);
+      var head = body.weak ? [weakNotice()] : [];
+      if (body.restored) {
+        /* How a query typed without diacritics was read, as the server renders it (_results.html). */
+        var restored = document.createElement("p");
+        restored.className = "result-restored";
+        restored.textContent = results.getAttribute("data-restored").replace("{q}", body.restored);
+        head.push(restored);
       }
+      results.replaceChildren.apply(results, head.concat([count, list]));
     }
 
     /* The "no good match" note, as the server renders it (_weak.html): the closest sections follow it. */
@@ -256,7 +262,7 @@
 
       var heading = slot(li, "heading");
       heading.href = readUrl;
-      heading.textContent = r.heading;
+      fillHighlighted(heading, r.heading || "", r.heading_highlights || []);
       heading.parentNode.setAttribute("lang", r.lang);
 
       var snippet = slot(li, "snippet");
