@@ -4,6 +4,7 @@ query term into its forms in the other languages, which the keyword side cannot 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -34,6 +35,9 @@ class Term:
     """Forms a language should no longer use for this term (e.g. zh 碘化油 for 碘油); `kb check` warns on them."""
     category: str = ""
     """The glossary's own grouping: the text of the nearest `# ---- <category>` comment line above the term."""
+    broader: tuple[str, ...] = ()
+    """Ids of the terms this one is a kind of (`broader: primary-liver-cancer` on hepatocellular carcinoma): a
+    query that names the broader term is about the narrower one's modules too (`kb.search.Searcher`)."""
 
 
 FIND_CACHE = 8192
@@ -65,6 +69,8 @@ class Glossary:
                 for form in forms:
                     self._add(form, lang, term)
         self._lengths = sorted({len(k) for k in self._by_form}, reverse=True)
+        self._by_id = {t.id: t for t in self.terms}
+        self._narrower: dict[str, set[str]] | None = None  # built on first use
         self._found: dict[str, list[tuple[Term, frozenset[str]]]] = {}
         """`find` results by text: `kb check` and every rebuild look up the same source sections again."""
         han: dict[str, set[int]] = {}
@@ -86,6 +92,33 @@ class Glossary:
                     pattern = re.compile(edge + re.escape(low) + ("" if edge == "" else r"(?!\w)"))
                     containing = [f for f in listed if low in f and f != low]
                     self._deprecated.setdefault(lang, []).append((pattern, form, term, containing))
+
+    def category_of(self, term_id: str) -> str:
+        term = self._by_id.get(term_id)
+        return term.category if term is not None else ""
+
+    def narrower(self, term_id: str) -> set[str]:
+        """Every term that is a kind of `term_id` (the inverse of `ancestors`)."""
+        if self._narrower is None:
+            below: dict[str, set[str]] = defaultdict(set)
+            for t in self.terms:
+                for up in self.ancestors(t.id):
+                    below[up].add(t.id)
+            self._narrower = dict(below)
+        return self._narrower.get(term_id, set())
+
+    def ancestors(self, term_id: str) -> set[str]:
+        """Every term that `term_id` is a kind of, through `broader` links (a loop in them ends the walk)."""
+        by_id = self._by_id
+        seen: set[str] = set()
+        todo = list(by_id[term_id].broader) if term_id in by_id else []
+        while todo:
+            up = todo.pop()
+            if up in seen or up == term_id or up not in by_id:
+                continue
+            seen.add(up)
+            todo += by_id[up].broader
+        return seen
 
     def _add(self, form: str, lang: str, term: Term) -> None:
         key = fold(form)
@@ -234,6 +267,12 @@ def _parse_glossary(raw: bytes, shown: str) -> tuple[Glossary, list]:
                                             f"already a form of '{seen_forms[key]}'"))
                 seen_forms.setdefault(key, term.id)
         terms.append(term)
+    ids = {t.id for t in terms}
+    for term in terms:
+        for up in term.broader:
+            if up not in ids or up == term.id:
+                findings.append(Finding(shown, term.line, "glossary", f"term '{term.id}': broader term '{up}' is "
+                                        + ("the term itself" if up == term.id else "not a term of this glossary")))
     listed = {(lang, form.lower()): t.id for t in terms for lang, fs in t.forms.items() for form in fs}
     for term in terms:
         for lang, forms in term.deprecated.items():
@@ -311,4 +350,10 @@ def _read_term(item: object, line: int) -> tuple[Term | None, list[str]]:
     if not isinstance(abbr, list):
         problems.append(f"term '{tid}': abbr must be a list")
         abbr = []
-    return Term(tid, tuple(str(a) for a in abbr), forms, definitions, line, deprecated), problems
+    broader = item.get("broader") or []
+    broader = [broader] if isinstance(broader, str) else broader
+    if not isinstance(broader, list) or not all(isinstance(b, str) and b.strip() for b in broader):
+        problems.append(f"term '{tid}': broader must be a term id or a list of term ids")
+        broader = []
+    return Term(tid, tuple(str(a) for a in abbr), forms, definitions, line, deprecated,
+                broader=tuple(b.strip() for b in broader)), problems

@@ -47,6 +47,12 @@ MODULE_TIE = 0.5
 glossary term the query names (`NPC T3 vs T4` ties to the nasopharyngeal module, not to lung staging)."""
 MAX_TIED_MODULES = 2
 """A term named in more module titles than this (cancer, TACE) says nothing about which module is meant."""
+OTHER_DISEASE = 0.5
+"""Fraction of its fused score that a section loses when the query names a disease some module is about and the
+section's module title names only other diseases (`điều trị ung thư gan giai đoạn sớm` is not about the breast
+module's "early breast cancer" section, which shares every other word)."""
+DISEASES = "cancer types and disease concepts"
+"""The glossary category (`# ---- <name>` line) whose terms are diseases, for `OTHER_DISEASE`."""
 KEYWORD_SHARE = 1.0
 """Fusion weight of each language's keyword list over every field (weighted again by `language_weights`)."""
 HEADING_SHARE = 1.0
@@ -180,6 +186,8 @@ class Searcher:
         self.raw_within = RAW_WITHIN
         self.pool_absent_boost = POOL_ABSENT_BOOST
         self.term_modules = self._term_modules()
+        self.other_disease = OTHER_DISEASE
+        self.module_diseases = self._module_diseases()
         self.relevance = Relevance(index.token_frequencies(), len(index.chunks),
                                    {t for stop in index.stop_tokens.values() for t in stop})
         self.headings = HeadingIndex({key: sec.heading for key, sec in self.sections.items()})
@@ -227,9 +235,9 @@ class Searcher:
                prefer: str | None = None) -> SearchResponse:
         """Ranked sections for a query; with `lang`, every result is in that language; with `grade` and/or
         `available_in`, only sections with a recommendation block that meets them. `prefer` (the reader's UI
-        language) is the language a result is shown in when the query's own language says nothing: when no
-        section matches well (`weak`: the words may be a typo or a name, and the language read from them a
-        guess) or the language could not be read at all."""
+        language) is the language a result is shown in when the query's own words do not tell its language (an
+        acronym or a drug name written alike in every language, `tace`, `morphine`: the embedding's guess ranks,
+        the reader's language shows) or when no section matches well (`weak`: the words may be a typo)."""
         started = time.perf_counter()
         q = self.validate(query, lang, module, k, mode)
         rec_filter = self.rec_filter(grade, available_in)
@@ -257,6 +265,7 @@ class Searcher:
             depth = len(self.index.chunks)  # few sections pass: rank them all rather than miss them
         weights = dict.fromkeys(self.langs, 1.0)
         asked_in, read = self.read_query(q)
+        guessed = asked_in is None  # the words alone did not tell the language (`tace`, `morphine`, `qwxzj`)
         best = 1.0
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(read)
@@ -290,12 +299,17 @@ class Searcher:
                 best_chunk.setdefault((module_id, sid, L), chunk_id)
         terms = self.glossary.find(q) if self.glossary else []
         tied = {m for term, _ in terms for m in self.term_modules.get(term.id, ())}
+        named = self._diseases_named(terms)
+        first_share = max(weights.values(), default=1.0) / (RRF_K + 1)
         for key in fused:
             if key[0] in tied:
-                fused[key] += MODULE_TIE * max(weights.values(), default=1.0) / (RRF_K + 1)
+                fused[key] += MODULE_TIE * first_share
+            theirs = self.module_diseases.get(key[0])
+            if named and theirs and not theirs & named:
+                fused[key] *= 1.0 - self.other_disease
         weak, relevance = (self.judge(read, vector, best, dense, asked_in, len(terms)) if mode != "keyword" else
                            (False, None))
-        first = [prefer, asked_in] if weak or asked_in is None else [asked_in]
+        first = [prefer, asked_in] if weak or guessed else [asked_in]
         results: list[SearchResult] = []
         for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
             langs = self.section_langs.get((module_id, sid), [])
@@ -325,15 +339,47 @@ class Searcher:
         return self.relevance.judge(self.relevance.evidence(tokens(read, query=True), best, scores, typical,
                                                             glossary_hits, own))
 
+    def _diseases(self, terms: list) -> set[str]:  # noqa: ANN001 - Glossary.find's (term, languages)
+        """The diseases among glossary terms, with what each is a kind of (HCC is primary liver cancer)."""
+        named: set[str] = set()
+        if self.glossary is not None:
+            for term, _ in terms:
+                if self.glossary.category_of(term.id) == DISEASES:
+                    named |= {term.id} | self.glossary.ancestors(term.id)
+        return named
+
+    def _module_diseases(self) -> dict[str, set[str]]:
+        """Module -> the diseases its title names in every one of its languages (a form that one language's title
+        happens to use, 肿瘤 for a care-organisation module, does not make it a disease module)."""
+        out: dict[str, set[str]] = {}
+        for module, titles in self.modules.items():
+            each = [self._diseases(self.glossary.find(t)) for t in titles.values()] if self.glossary else []
+            common = set.intersection(*each) if each else set()
+            if common:
+                out[module] = common
+        return out
+
+    def _diseases_named(self, terms: list) -> set[str]:  # noqa: ANN001 - Glossary.find's (term, languages)
+        """The diseases a query names that some module is about, with the kinds of each and the kinds of them
+        (a query naming primary liver cancer is about the HCC module), for `OTHER_DISEASE`; empty when the query
+        names no disease a module is about (then no module is "another disease")."""
+        named = self._diseases(terms)
+        if self.glossary is not None:
+            named |= {t for up in list(named) for t in self.glossary.narrower(up)}
+        return named if any(named & ds for ds in self.module_diseases.values()) else set()
+
     def _term_modules(self) -> dict[str, tuple[str, ...]]:
-        """Glossary term id -> the modules whose title names it (in any language), for specific terms only."""
+        """Glossary term id -> the modules whose title names it or a kind of it (in any language), for specific
+        terms only: `ung thư gan` (primary liver cancer) ties the module titled with hepatocellular carcinoma,
+        whose glossary entry says it is a kind of primary liver cancer (`broader`)."""
         if self.glossary is None:
             return {}
         named: dict[str, set[str]] = defaultdict(set)
         for module, titles in self.modules.items():
             for title in titles.values():
                 for term, _ in self.glossary.find(title):
-                    named[term.id].add(module)
+                    for tid in {term.id} | self.glossary.ancestors(term.id):
+                        named[tid].add(module)
         return {t: tuple(sorted(ms)) for t, ms in named.items() if len(ms) <= MAX_TIED_MODULES}
 
     def read_query(self, q: str) -> tuple[str | None, str]:

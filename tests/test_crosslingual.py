@@ -38,6 +38,55 @@ def zh_only(tmp_path_factory: pytest.TempPathFactory, settings: Settings, embedd
     return s, means, vi_words
 
 
+@pytest.fixture(scope="module")
+def two_diseases(tmp_path_factory: pytest.TempPathFactory, settings: Settings, embedder):  # noqa: ANN001, ANN201
+    """The fixture corpus plus a breast cancer module whose early-disease section shares every word of an early
+    liver cancer query but "liver", and glossary diseases (HCC is a kind of primary liver cancer)."""
+    root = tmp_path_factory.mktemp("diseases")
+    content = root / "guidelines"
+    shutil.copytree(settings.content_dir, content)
+    shutil.copytree(FIXTURES / "diseases" / "breast-early", content / "breast-early")
+    glossary = content / "glossary.yaml"
+    glossary.write_text(glossary.read_text(encoding="utf-8")
+                        + (FIXTURES / "diseases" / "glossary-diseases.yaml").read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    index = root / "index"
+    index.mkdir()
+    shutil.copyfile(settings.index_dir / "cache.sqlite", index / "cache.sqlite")
+    s = Settings(content_dir=content, index_dir=index)
+    build_index(s, embedder, progress=False)
+    return open_searcher(s, embedder)
+
+
+def test_a_module_about_another_disease_yields_to_the_one_the_query_names(two_diseases) -> None:  # noqa: ANN001
+    """`OTHER_DISEASE`: the breast section loses its share for naming another disease; the liver module's
+    sections rank first. A query that names no disease ranks exactly as without the rule."""
+    searcher = two_diseases
+    assert searcher.module_diseases == {"liver-tace": {"primary-liver-cancer"}, "breast-early": {"breast-cancer"}}
+
+    def ranked(query: str, cut: float) -> list[tuple[str, str, float]]:
+        searcher.other_disease = cut
+        searcher._cache.clear()  # noqa: SLF001
+        return [(r.module, r.section, r.score) for r in searcher.search(query, k=5).results]
+
+    query = "điều trị ung thư gan giai đoạn sớm"
+    with_rule, without = ranked(query, 0.5), ranked(query, 0.0)
+    assert with_rule[0][0] == "liver-tace"
+    breast = [score for m, _, score in with_rule if m == "breast-early"]
+    assert not breast or breast[0] < next(score for m, _, score in without if m == "breast-early")
+    assert ranked("chuẩn độ opioid", 0.5) == ranked("chuẩn độ opioid", 0.0)
+    searcher.other_disease = 0.5
+
+
+def test_a_narrower_disease_names_its_broader_ones(two_diseases) -> None:  # noqa: ANN001
+    """HCC is a kind of primary liver cancer (`broader:`): a query naming it is about the liver module, and a
+    query naming liver cancer is about HCC too."""
+    searcher = two_diseases
+    assert "primary-liver-cancer" in searcher._diseases_named(searcher.glossary.find("HCC"))  # noqa: SLF001
+    assert "hepatocellular-carcinoma" in searcher._diseases_named(searcher.glossary.find("liver cancer"))  # noqa: SLF001
+    assert searcher._diseases_named(searcher.glossary.find("opioid titration")) == set()  # noqa: SLF001
+
+
 @pytest.mark.parametrize("query", ["radioactive iodine after total thyroidectomy",
                                    "điều trị iốt phóng xạ sau cắt toàn bộ tuyến giáp"])
 def test_a_module_only_in_chinese_is_found_from_english_and_vietnamese(zh_only, embedder, query: str) -> None:  # noqa: ANN001
@@ -153,6 +202,16 @@ def test_a_weak_answer_is_shown_in_the_readers_language(searcher, reader: str) -
     assert response.weak and response.results
     assert all(r.lang == reader for r in response.results if reader in r.languages)
     assert any(r.lang == reader for r in response.results)
+
+
+@pytest.mark.parametrize("query", ["tace", "TACE", "Tace"])
+def test_an_acronym_is_shown_in_the_readers_language(searcher, query: str) -> None:  # noqa: ANN001
+    """An acronym is written alike in every language, typed in capitals or not (phones type lowercase): its
+    words do not tell the language, so the reader's UI language shows (a Vietnamese page listed `tace` in
+    English)."""
+    for reader in ("vi", "zh"):
+        results = searcher.search(query, prefer=reader).results
+        assert results and all(r.lang == reader for r in results if reader in r.languages)
 
 
 def test_a_real_answer_stays_in_the_querys_language(searcher) -> None:  # noqa: ANN001
