@@ -99,11 +99,18 @@ def main() -> int:
                     rows[name][f"non-parallel {tag.upper()}, {g} (n={len(groups[g])})"] = cell(groups[g])
     if "onco" in sets:
         base = searcher(ROOT / "guidelines", work / "oncology" / "index")
+        forms = oq + xl.folded(oq)
+        first: list[list[tuple[str, str]]] | None = None
         for name, attrs in variants.items():
             v = variant(base, attrs)
             rows[name][f"oncology, no filter (n={len(oq)})"] = cell(xl.ranks_any_language(v, oq))
             rows[name][f"oncology, Vietnamese folded (n={len(xl.folded(oq))})"] = cell(
                 xl.ranks_any_language(v, xl.folded(oq)))
+            # what a switch does beyond the gold ranks: the other sections a reader sees
+            tops = [[(r.module, r.section) for r in v.search(text[:500], k=10).results] for text, _, _ in forms]
+            first = tops if first is None else first
+            rows[name][f"oncology, top-10 lists unlike the first column's (n={len(forms)})"] = str(
+                sum(a != b for a, b in zip(tops, first, strict=True)))
     if "partial" in sets:
         pooled: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         with tempfile.TemporaryDirectory() as tmp:
