@@ -284,8 +284,11 @@ def test_no_console_errors_and_nothing_fetched_from_outside(tab: Tab, live_serve
 def test_grade_filter_as_you_type_shows_translated_badges(tab: Tab) -> None:
     page = tab.page
     page.goto("/?ui=vi")
+    lede = page.locator(".search-hero .lede")
+    expect(lede).to_be_visible()
     page.locator("#q").press_sequentially("TACE", delay=30)
     expect(page.locator("#results li.result").first).to_be_visible()
+    expect(lede).to_be_hidden()  # the introduction gives way to the results, as on the server's /search page
     page.locator("#grade").select_option("nccn")
     expect(page).to_have_url(re.compile(r"grade=nccn"))
     results = page.locator("#results li.result")
@@ -294,5 +297,8 @@ def test_grade_filter_as_you_type_shows_translated_badges(tab: Tab) -> None:
     badges = results.first.locator(".result-recs .rec-badge")
     expect(badges).to_have_text(["NCCN 2A", "Trung Quốc: có sẵn", "Việt Nam: có sẵn"])
     typed = " ".join(page.locator("#results").inner_text().split())
+    hints = badges.evaluate_all("els => els.map(e => e.title)")
+    assert all(hints) and "Việt Nam" in hints[2]  # the hover hints, as the server writes them
     page.reload()  # the server renders the same results and badges for the shared URL
     assert " ".join(page.locator("#results").inner_text().split()) == typed
+    assert badges.evaluate_all("els => els.map(e => e.title)") == hints

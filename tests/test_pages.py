@@ -438,3 +438,9 @@ def test_a_crash_is_a_500_page_without_traceback(knowledge_base) -> None:  # noq
     assert soup.html["lang"] == "vi" and text_of(soup.select_one("h1")) == "Đã xảy ra lỗi"
     for header in SECURITY_HEADERS:
         assert header in response.headers
+
+
+def test_a_blank_query_leaves_no_dash_in_the_title(http: httpx.Client) -> None:
+    title = soup_of(get(http, "/search?q=%20%20", "vi")).title.get_text()
+    assert title.startswith("Tìm kiếm"), title
+    assert soup_of(get(http, "/search?q=%20morphine%20", "en")).title.get_text().startswith("morphine – ")

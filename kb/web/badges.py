@@ -61,7 +61,11 @@ def label_table(gettext) -> dict[str, str]:  # noqa: ANN001
     return {**{k: gettext(v) for k, v in REGION_LABELS.items()},
             **{k: gettext(v) for k, v in AVAILABILITY_LABELS.items()},
             **{k: gettext(v) for k, v in GRADE_WORDS.items()},
-            **{f"scheme:{k}": v for k, v in SCHEME_NAMES.items()}}
+            **{f"scheme:{k}": v for k, v in SCHEME_NAMES.items()},
+            # the hover hints of `badge_html`, so a badge built by search-as-you-type explains itself too
+            **{f"hint:scheme:{k}": gettext(GRADE_HINT) % {"scheme": gettext(v)} for k, v in SCHEME_HINTS.items()},
+            **{f"hint:{status}:{region}": gettext(hint) % {"region": gettext(REGION_LABELS[region])}
+               for status, hint in AVAILABILITY_HINTS.items() for region in REGIONS if region in REGION_LABELS}}
 
 
 def localise(html: str, gettext) -> Markup:  # noqa: ANN001

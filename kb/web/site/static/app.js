@@ -173,6 +173,7 @@
       document.title = q ? q + " – " + baseTitle : baseTitle;
       refreshUiLinks();
       $all(".browse").forEach(function (el) { el.hidden = Boolean(q); });
+      compactHero(Boolean(q));
       if (controller) { controller.abort(); }
       if (!q) {
         results.replaceChildren();
@@ -198,6 +199,19 @@
             showError();
           }
         });
+    }
+
+    /* With a query the title and the introduction give way to the results, as on the page the server renders
+       for /search?q= (search.html): on a phone the first results are then above the fold. */
+    var hero = $(".search-hero");
+    var heroWasCompact = Boolean(hero && hero.classList.contains("is-compact"));  /* a /search?q= page */
+    function compactHero(searching) {
+      if (!hero || heroWasCompact) { return; }
+      hero.classList.toggle("is-compact", searching);
+      var title = $("h1", hero);
+      if (title) { title.classList.toggle("visually-hidden", searching); }
+      var lede = $(".lede", hero);
+      if (lede) { lede.hidden = searching; }
     }
 
     function showError() {
@@ -306,22 +320,25 @@
       var grade = (rec.grade || "").split(":");
       if (grade.length === 2) {
         box.appendChild(badge("rec-badge rec-grade",
-          (recLabels["scheme:" + grade[0]] || grade[0].toUpperCase()) + " " + (recLabels[grade[1]] || grade[1])));
+          (recLabels["scheme:" + grade[0]] || grade[0].toUpperCase()) + " " + (recLabels[grade[1]] || grade[1]),
+          recLabels["hint:scheme:" + grade[0]]));
       }
       ["cn", "vn"].forEach(function (region) {
         var status = rec[region];
         if (status) {
           box.appendChild(badge("rec-badge rec-avail rec-" + status,
-            (recLabels[region] || region.toUpperCase()) + ": " + (recLabels[status] || status)));
+            (recLabels[region] || region.toUpperCase()) + ": " + (recLabels[status] || status),
+            recLabels["hint:" + status + ":" + region]));
         }
       });
       return box;
     }
 
-    function badge(className, text) {
+    function badge(className, text, hint) {
       var span = document.createElement("span");
       span.className = className;
       span.textContent = text;
+      if (hint) { span.title = hint; }
       return span;
     }
 
