@@ -100,3 +100,13 @@ def test_no_expansion_into_the_language_the_query_already_uses(searcher) -> None
     expansions = searcher.search("经动脉化疗栓塞 适应证", k=3).expansions
     assert "zh" not in expansions and "nút mạch hóa chất qua động mạch" in expansions["vi"]
     assert searcher.search("TACE", k=3).expansions == {}  # an acronym is written in every language already
+
+
+@pytest.mark.parametrize("query", ["pain", "TACE", "chuan do opioid", "qwxzj"])
+def test_a_larger_k_lists_the_same_first_sections(searcher, query: str) -> None:  # noqa: ANN001
+    """A client paging through an answer (k = 3, then k = 12) sees one order: the fusion's depth does not grow with
+    k; a deeper pass only appends sections past the first ones."""
+    few = [(r.module, r.section) for r in searcher.search(query, k=3).results]
+    many = [(r.module, r.section) for r in searcher.search(query, k=12).results]
+    everything = [(r.module, r.section) for r in searcher.search(query, k=50).results]
+    assert many[:3] == few and everything[:12] == many and len(set(everything)) == len(everything)
