@@ -250,9 +250,10 @@ class Searcher:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         response = self._search(q, lang, module, k, mode, rec_filter, prefer, DEPTH)
-        if len(response.results) < k and 2 * k > DEPTH:
+        if len(response.results) < k and 2 * k > DEPTH and rec_filter is None:
             # More sections than the lists of depth DEPTH reach: look deeper, and append what is new, so the first
-            # results of k = 30 are those of k = 10 (a client paging through an answer sees one order)
+            # results of k = 30 are those of k = 10 (a client paging through an answer sees one order). A
+            # recommendation filter ranks every chunk already (`_search`): deeper would find nothing more.
             deeper = self._search(q, lang, module, k, mode, rec_filter, prefer, 2 * k)
             seen = {(r.module, r.section) for r in response.results}
             response.results += [r for r in deeper.results if (r.module, r.section) not in seen][

@@ -35,20 +35,30 @@ _SPAN = re.compile(r'<span class="rec"((?: data-(?:grade|cn|vn)="[^"<>]*")*)>(?:
 _ATTR = re.compile(r'data-(grade|cn|vn)="([^"<>]*)"')
 
 
+def grade_hint(gettext, scheme: str) -> str:  # noqa: ANN001
+    """The hover hint of a grade badge (`badge_html`, and app.js through `label_table`)."""
+    return gettext(GRADE_HINT) % {"scheme": gettext(SCHEME_HINTS[scheme])}
+
+
+def availability_hint(gettext, status: str, region: str) -> str:  # noqa: ANN001
+    """The hover hint of an availability badge (`badge_html`, and app.js through `label_table`)."""
+    return gettext(AVAILABILITY_HINTS[status]) % {"region": gettext(REGION_LABELS[region])}
+
+
 def badge_html(gettext, grade: str | None, cn: str | None, vn: str | None) -> str:  # noqa: ANN001
     """The badges of one recommendation; `gettext` is the request's. Unknown values are left out."""
     parts: list[str] = []
     scheme, _, value = (grade or "").partition(":")
     if scheme in SCHEMES and value in SCHEMES[scheme]:
         shown = gettext(GRADE_WORDS[value]) if value in GRADE_WORDS else value
-        hint = gettext(GRADE_HINT) % {"scheme": gettext(SCHEME_HINTS[scheme])}
+        hint = grade_hint(gettext, scheme)
         parts.append(f'<span class="rec-badge rec-grade" data-scheme="{scheme}" title="{escape(hint)}">'
                      f"{escape(SCHEME_NAMES[scheme])} {escape(shown)}</span>")
     for region, status in (("cn", cn), ("vn", vn)):
         if status not in AVAILABILITY or region not in REGIONS:
             continue
         name = gettext(REGION_LABELS[region])
-        hint = gettext(AVAILABILITY_HINTS[status]) % {"region": name}
+        hint = availability_hint(gettext, status, region)
         parts.append(f'<span class="rec-badge rec-avail rec-{status}" data-region="{region}" '
                      f'title="{escape(hint)}">{escape(name)}: {escape(gettext(AVAILABILITY_LABELS[status]))}'
                      "</span>")
@@ -63,9 +73,9 @@ def label_table(gettext) -> dict[str, str]:  # noqa: ANN001
             **{k: gettext(v) for k, v in GRADE_WORDS.items()},
             **{f"scheme:{k}": v for k, v in SCHEME_NAMES.items()},
             # the hover hints of `badge_html`, so a badge built by search-as-you-type explains itself too
-            **{f"hint:scheme:{k}": gettext(GRADE_HINT) % {"scheme": gettext(v)} for k, v in SCHEME_HINTS.items()},
-            **{f"hint:{status}:{region}": gettext(hint) % {"region": gettext(REGION_LABELS[region])}
-               for status, hint in AVAILABILITY_HINTS.items() for region in REGIONS if region in REGION_LABELS}}
+            **{f"hint:scheme:{k}": grade_hint(gettext, k) for k in SCHEME_HINTS},
+            **{f"hint:{status}:{region}": availability_hint(gettext, status, region)
+               for status in AVAILABILITY_HINTS for region in REGIONS if region in REGION_LABELS}}
 
 
 def localise(html: str, gettext) -> Markup:  # noqa: ANN001
