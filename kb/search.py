@@ -30,6 +30,7 @@ from kb.relevance import Relevance
 from kb.snippets import make_snippet, mark, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
 from kb.text import exact_tokens, fold, fts_query, tokens, visible
+from kb.vi_words import WordJoiner
 
 MAX_QUERY = 500
 MAX_K = 50
@@ -134,6 +135,9 @@ class SearchResponse:
     """The language the query was read as (script, vocabulary, embedding)."""
     restored: str | None = None
     """The query with its Vietnamese diacritics restored, when it was typed without them."""
+    as_typed: bool = False
+    """True when the query was searched exactly as typed, on request (`as_typed`), although it would have had its
+    diacritics restored: the page then offers the restored search back."""
     best: float = 0.0
     """The best centred dense score, one of the signals `weak` is decided on (`kb.relevance`)."""
     relevance: float | None = None
@@ -180,6 +184,7 @@ class Searcher:
         self.calibration = Calibration(index, {L: frozenset(fold(w) for w in words) for L, (words, _) in
                                                vocab.items()})
         self.restorer = Restorer(*vocab["vi"]) if "vi" in vocab else None
+        self.joiner = WordJoiner(*vocab["vi"]) if "vi" in vocab else None  # highlights mark words, not syllables
         # switchable, to measure what each adds (bench/crosslingual.previous_ranking)
         self.field_weights, self.exact_keywords, self.heading_list = FIELD_WEIGHTS, True, True
         self.pool_share, self.per_language_share, self.weak_dense_share = POOL_SHARE, PER_LANGUAGE_SHARE, \
@@ -234,27 +239,29 @@ class Searcher:
 
     def search(self, query: str, lang: str | None = None, module: str | None = None, k: int = 10,
                mode: str = "hybrid", grade: str | None = None, available_in: str | None = None,
-               prefer: str | None = None) -> SearchResponse:
+               prefer: str | None = None, as_typed: bool = False) -> SearchResponse:
         """Ranked sections for a query; with `lang`, every result is in that language; with `grade` and/or
         `available_in`, only sections with a recommendation block that meets them. `prefer` (the reader's UI
         language) is the language a result is shown in when the query's own words do not tell its language (an
         acronym or a drug name written alike in every language, `tace`, `morphine`: the embedding's guess ranks,
-        the reader's language shows) or when no section matches well (`weak`: the words may be a typo)."""
+        the reader's language shows) or when no section matches well (`weak`: the words may be a typo).
+        `as_typed` searches a Vietnamese query typed without diacritics as it is, without restoring them (the
+        restorer guessed wrong, or the reader means a word the corpus does not hold)."""
         started = time.perf_counter()
         q = self.validate(query, lang, module, k, mode)
         rec_filter = self.rec_filter(grade, available_in)
         prefer = prefer if prefer in self.langs else None
-        key = (q, lang, module, k, mode, rec_filter, prefer)
+        key = (q, lang, module, k, mode, rec_filter, prefer, as_typed)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        response = self._search(q, lang, module, k, mode, rec_filter, prefer, DEPTH)
+        response = self._search(q, lang, module, k, mode, rec_filter, prefer, DEPTH, as_typed)
         if len(response.results) < k and 2 * k > DEPTH and rec_filter is None:
             # More sections than the lists of depth DEPTH reach: look deeper, and append what is new, so the first
             # results of k = 30 are those of k = 10 (a client paging through an answer sees one order). A
             # recommendation filter ranks every chunk already (`_search`): deeper would find nothing more.
-            deeper = self._search(q, lang, module, k, mode, rec_filter, prefer, 2 * k)
+            deeper = self._search(q, lang, module, k, mode, rec_filter, prefer, 2 * k, as_typed)
             seen = {(r.module, r.section) for r in response.results}
             response.results += [r for r in deeper.results if (r.module, r.section) not in seen][
                 :k - len(response.results)]
@@ -267,14 +274,14 @@ class Searcher:
 
     def _search(self, q: str, lang: str | None, module: str | None, k: int, mode: str,
                 rec_filter: RecFilter | None = None, prefer: str | None = None,
-                depth: int = DEPTH) -> SearchResponse:
+                depth: int = DEPTH, as_typed: bool = False) -> SearchResponse:
         expansions = self.glossary.all_expansions(q) if self.glossary else {}
         lists: list[tuple[str | None, list[tuple[str, str, int]], float]] = []  # (language, sections, weight)
         allowed = self.graded_sections(rec_filter) if rec_filter is not None else None
         if allowed is not None:
             depth = len(self.index.chunks)  # few sections pass: rank them all rather than miss them
         weights = dict.fromkeys(self.langs, 1.0)
-        asked_in, read = self.read_query(q)
+        asked_in, read = self.read_query(q, as_typed)
         guessed = asked_in is None  # the words alone did not tell the language (`tace`, `morphine`, `qwxzj`)
         best = 1.0
         if mode in ("hybrid", "dense"):
@@ -335,6 +342,7 @@ class Searcher:
         params = rec_filter.as_params() if rec_filter is not None else {}
         return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
                               weak=weak, query_lang=asked_in, restored=read if read != q else None,
+                              as_typed=as_typed and self.read_query(q)[1] != q,
                               best=round(best, 4), relevance=None if relevance is None else round(relevance, 4),
                               **params)
 
@@ -392,11 +400,12 @@ class Searcher:
                         named[tid].add(module)
         return {t: tuple(sorted(ms)) for t, ms in named.items() if len(ms) <= MAX_TIED_MODULES}
 
-    def read_query(self, q: str) -> tuple[str | None, str]:
+    def read_query(self, q: str, as_typed: bool = False) -> tuple[str | None, str]:
         """(language if the text alone tells it, the query to embed): a Vietnamese query typed without
-        diacritics gets them back from the corpus's vocabulary, so the embedder reads the words it was built on."""
+        diacritics gets them back from the corpus's vocabulary, so the embedder reads the words it was built on
+        (unless `as_typed`)."""
         asked_in = self.calibration.query_language(q, None)
-        if asked_in == "vi" and self.restorer is not None and fold(q) == q.lower():
+        if asked_in == "vi" and self.restorer is not None and not as_typed and fold(q) == q.lower():
             return "vi", self.restorer.restore(q)
         return asked_in, q
 
@@ -497,7 +506,8 @@ class Searcher:
         sec = self.sections[(module, lang, sid)]
         row = self.index.chunks.get(chunk_id) if chunk_id is not None else None
         body = row.body if row is not None and row.body.strip() else sec.text
-        terms = query_terms(q, expansions)
+        joined = self.joiner.joined((q, *expansions)) if self.joiner is not None and lang == "vi" else frozenset()
+        terms = query_terms(q, expansions, joined)
         snippet, highlights = make_snippet(body, terms, self._folded(body))
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])),

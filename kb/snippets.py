@@ -22,17 +22,21 @@ _WORD_RE = re.compile(rf"[{CJK_CHARS}]+|[^\W_]+(?:[-.][^\W_]+)*")
 _LONG_CJK_RUN = re.compile(f"[{CJK_CHARS}]{{3,}}")
 
 
-def query_terms(query: str, expansions: list[str]) -> Terms:
-    return _query_terms(query, tuple(expansions))
+def query_terms(query: str, expansions: list[str], joined: frozenset[tuple[str, str]] = frozenset()) -> Terms:
+    """Terms of a query and its glossary forms; `joined` holds the adjacent syllable pairs that are one
+    Vietnamese word (`kb.vi_words`): such a pair is marked as a whole, never syllable by syllable."""
+    return _query_terms(query, tuple(expansions), joined)
 
 
 @lru_cache(maxsize=1024)
-def _query_terms(query: str, expansions: tuple[str, ...]) -> Terms:
+def _query_terms(query: str, expansions: tuple[str, ...], joined: frozenset[tuple[str, str]]) -> Terms:
     """The query's words and CJK runs (and bigrams of longer runs), and glossary forms of this language."""
     exact: set[str] = set()
     folded: set[str] = set()
     for part in [query, *expansions]:
-        found = [m.group(0) for m in _WORD_RE.finditer(_lower_aligned(part))]
+        lowered = _lower_aligned(part)
+        matches = list(_WORD_RE.finditer(lowered))
+        found = _join(lowered, matches, joined)
         accented = any(fold(word) != word for word in found if not CJK.match(word))
         for word in found:
             words = [word]
@@ -43,6 +47,23 @@ def _query_terms(query: str, expansions: tuple[str, ...]) -> Terms:
                     (exact if accented or fold(word) != word else folded).add(w)
     by_length = lambda terms: tuple(sorted(terms, key=len, reverse=True))  # noqa: E731
     return by_length(exact), by_length(folded)
+
+
+def _join(lowered: str, matches: list[re.Match[str]], joined: frozenset[tuple[str, str]]) -> list[str]:
+    """The words of a text, two syllables that are one word (`joined`, separated by spaces only) as one term
+    with a single space."""
+    out: list[str] = []
+    i = 0
+    while i < len(matches):
+        word = matches[i].group(0)
+        if i + 1 < len(matches) and (word, matches[i + 1].group(0)) in joined \
+                and not lowered[matches[i].end():matches[i + 1].start()].strip():
+            out.append(f"{word} {matches[i + 1].group(0)}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
 
 
 def normalise_for_snippet(text: str) -> tuple[str, str, str]:
@@ -120,6 +141,6 @@ def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     """One alternation, longest terms first, so overlapping terms mark the longest match once. CJK terms match
     anywhere; other terms only as whole words (one shared pair of look-arounds keeps this fast)."""
     cjk = [re.escape(t) for t in terms if CJK.match(t)]
-    words = [re.escape(t) for t in terms if not CJK.match(t)]
+    words = [re.escape(t).replace(r"\ ", r"\s+") for t in terms if not CJK.match(t)]
     parts = ([rf"(?<![^\W_])(?:{'|'.join(words)})(?![^\W_])"] if words else []) + cjk
     return re.compile("|".join(parts)) if parts else None

@@ -116,6 +116,12 @@ def test_search_as_you_type_says_when_nothing_matches_well(tab: Tab) -> None:
     expect(page.locator("#results li.result").first.locator(".result-heading mark").first).to_be_visible()
     page.locator("#q").fill("chuan do opioid")  # typed without diacritics: the page says how it was read
     expect(page.locator("#results .result-restored")).to_contain_text("chuẩn độ opioid")
+    page.locator("#results .result-restored a").click()  # the reader meant exactly what they typed
+    expect(page.locator("#results .result-restored")).to_contain_text("không tự thêm dấu")
+    assert "as_typed=1" in page.url
+    page.locator("#q").fill("chuan do opioid morphine")  # a new query is restored again
+    expect(page.locator("#results .result-restored")).to_contain_text("chuẩn độ opioid")
+    assert "as_typed" not in page.url
     assert not tab.errors
 
 

@@ -136,6 +136,16 @@ def test_folded_vietnamese_ranks_the_same_section_first(searcher, accented: str)
     assert response.query_lang == "vi" and response.restored == accented
 
 
+def test_a_folded_query_can_be_searched_exactly_as_typed(searcher) -> None:  # noqa: ANN001
+    typed = searcher.search("chuan do opioid", as_typed=True)
+    assert typed.restored is None and typed.as_typed and typed.query_lang == "vi"
+    assert typed.results  # the folded keyword matches still find sections
+    assert searcher.search("chuan do opioid").restored == "chuẩn độ opioid"  # not cached as the same search
+    # nothing to keep as typed: a query with diacritics, or an English one, is never restored anyway
+    assert not searcher.search("chuẩn độ opioid", as_typed=True).as_typed
+    assert not searcher.search("opioid titration", as_typed=True).as_typed
+
+
 def test_restoration_leaves_english_and_acronyms_alone(searcher) -> None:  # noqa: ANN001
     response = searcher.search("DEB-TACE bead size")
     assert response.query_lang == "en" and response.restored is None
@@ -239,6 +249,15 @@ def test_the_page_says_how_a_folded_query_was_read(http) -> None:  # noqa: ANN00
     assert line is not None and "chuẩn độ opioid" in line.get_text()
     typed = BeautifulSoup(http.get("/search", params={"q": "chuẩn độ opioid", "ui": "vi"}).text, "html.parser")
     assert typed.select_one("#results .result-restored") is None
+    link = line.select_one("a.result-restored-link")
+    assert "chuan do opioid" in link.get_text() and "as_typed=1" in link["href"]
+    exact = BeautifulSoup(http.get(link["href"] + "&ui=vi").text, "html.parser")
+    line = exact.select_one("#results .result-restored")
+    assert "không tự thêm dấu" in line.get_text() and "chuẩn độ" not in line.get_text()
+    back = line.select_one("a.result-restored-link")["href"]
+    assert "as_typed" not in back and "chuan+do+opioid" in back
+    api = http.get("/api/search", params={"q": "chuan do opioid", "as_typed": "true"}).json()
+    assert api["as_typed"] is True and api["restored"] is None
 
 
 def test_headings_mark_the_querys_words(searcher, http) -> None:  # noqa: ANN001
@@ -258,3 +277,13 @@ def test_each_languages_dense_list_keeps_the_models_own_order(searcher, embedder
     scores, ids = searcher.index.dense("en", vector.reshape(-1), searcher.index.vector_count("en"))
     raw = dict(zip(ids, scores, strict=True))  # the raw inner products the vector index returns
     assert chunks and all(raw[a] >= raw[b] for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+def test_vietnamese_highlights_mark_words_not_syllables(searcher) -> None:  # noqa: ANN001
+    """`điều trị` is one word in the corpus's own counts (kb.vi_words): it is marked whole, and `trị` alone (in
+    `xạ trị`, `hóa trị`) is not marked."""
+    response = searcher.search("điều trị giảm đau", lang="vi")
+    marks = [r.snippet[s:e].lower() for r in response.results for s, e in r.highlights]
+    marks += [r.heading[s:e].lower() for r in response.results for s, e in r.heading_highlights]
+    assert "điều trị" in marks
+    assert "trị" not in marks and "điều" not in marks

@@ -31,3 +31,32 @@ def test_mark_finds_words_in_a_heading_at_its_own_offsets() -> None:
     heading = "Điều trị  theo giai đoạn (BCLC)"
     spans = mark(heading, query_terms("giai đoạn bclc", []))
     assert [heading[s:e] for s, e in spans] == ["giai", "đoạn", "BCLC"]
+
+
+def test_two_syllables_that_are_one_word_are_marked_as_one() -> None:
+    """`điều trị` (treatment) is one word: its `trị` is not the one in `xạ trị` (radiotherapy)."""
+    from kb.vi_words import WordJoiner
+
+    counts = {"điều": 30, "trị": 60, "xạ": 25, "ung": 40, "thư": 40, "gan": 20, "giai": 15, "đoạn": 15, "sớm": 5}
+    pairs = {("điều", "trị"): 28, ("xạ", "trị"): 24, ("ung", "thư"): 39, ("thư", "gan"): 4, ("giai", "đoạn"): 15,
+             ("đoạn", "sớm"): 3, ("trị", "ung"): 2}
+    query = "điều trị ung thư gan giai đoạn sớm"
+    joined = WordJoiner(counts, pairs).joined([query])
+    # `đoạn sớm` and `thư gan` are frequent too, but each loses its syllable to a stronger word
+    assert joined == {("điều", "trị"), ("ung", "thư"), ("giai", "đoạn")}
+    text = "Xạ trị hoặc điều trị ung thư gan giai đoạn sớm; điều  trị tiếp."
+    snippet, spans = make_snippet(text, query_terms(query, [], joined))
+    assert [snippet[s:e] for s, e in spans] == ["điều trị", "ung thư", "gan", "giai đoạn", "sớm", "điều trị"]
+    heading = "Xạ trị và điều trị"
+    assert [heading[s:e] for s, e in mark(heading, query_terms(query, [], joined))] == ["điều trị"]
+
+
+def test_only_vietnamese_syllables_are_joined() -> None:
+    """An English pair inside Vietnamese text (`ion carbon`) stays two words, so `carbon-ion` still marks both."""
+    from kb.vi_words import WordJoiner
+
+    joiner = WordJoiner({"ion": 30, "carbon": 30, "xạ": 20, "trị": 20}, {("ion", "carbon"): 29, ("xạ", "trị"): 19})
+    joined = joiner.joined(["xạ trị ion carbon"])
+    assert joined == {("xạ", "trị")}
+    snippet, spans = make_snippet("Carbon-ion radiotherapy", query_terms("xạ trị ion carbon", [], joined))
+    assert [snippet[s:e] for s, e in spans] == ["Carbon", "ion"]

@@ -46,6 +46,8 @@ SEARCH_RESPONSE = {
             "query_lang": {"type": ["string", "null"], "description": "the language the query was read as"},
             "restored": {"type": ["string", "null"],
                          "description": "the query with Vietnamese diacritics restored, when typed without"},
+            "as_typed": {"type": "boolean", "description": "true when `as_typed` kept a query as typed that would "
+                         "have had its diacritics restored"},
         }}}},
 }
 """The 200 answer of /api/search, documented field by field where a client needs to act on it (`weak`)."""
@@ -62,14 +64,17 @@ def search(searcher: SearchDep, ui: UiDep,
            grade: Annotated[str | None, Query(description="a scheme (nccn, esmo, grade, csco, caca), scheme:grade "
                                               "(nccn:1) or any")] = None,
            available_in: Annotated[str | None, Query(description="cn or vn (available or limited there), or "
-                                                     "cn:limited")] = None) -> JSONResponse:
+                                                     "cn:limited")] = None,
+           as_typed: Annotated[bool, Query(description="search a Vietnamese query typed without diacritics as "
+                                           "it is, without restoring them")] = False) -> JSONResponse:
     """Only sections with a recommendation that meets `grade` and `available_in` when they are given. The
     reader's UI language (`?ui=`, the cookie, Accept-Language) is the language results are shown in when the
     query's own says nothing (a weak match, a query of no readable language)."""
     try:
         # Plain data already: a JSONResponse skips FastAPI's generic encoder walking every result.
         return JSONResponse(searcher.search(q, lang or None, module or None, k, grade=grade or None,
-                                            available_in=available_in or None, prefer=ui.locale).as_dict())
+                                            available_in=available_in or None, prefer=ui.locale,
+                                            as_typed=as_typed).as_dict())
     except SearchError as exc:
         return error(422, exc.field, exc.message)
 

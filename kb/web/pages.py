@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -125,8 +126,10 @@ def flag_detail(rule: str, message: str) -> str:
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: SearchDep, library: LibraryDep,
                 q: str = "", lang: str = "", module: str = "", grade: str = "",
-                available_in: str = "") -> Response:
-    """Search: a GET form that works without JavaScript; app.js turns it into search-as-you-type."""
+                available_in: str = "", as_typed: str = "") -> Response:
+    """Search: a GET form that works without JavaScript; app.js turns it into search-as-you-type. `as_typed=1`
+    (the link under "searched with diacritics restored") searches the words without restoring them."""
+    typed = as_typed.lower() in ("1", "true", "on", "yes")
     notices: list[Notice] = []
     grade = valid_filter(searcher, ui, notices, grade=grade)
     available_in = valid_filter(searcher, ui, notices, available_in=available_in)
@@ -143,7 +146,8 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
     if q.strip():
         try:
             response = searcher.search(q, lang or None, module or None, PAGE_SIZE, grade=grade or None,
-                                       available_in=available_in or None, prefer=ui.locale)
+                                       available_in=available_in or None, prefer=ui.locale,
+                                       as_typed=typed)
         except SearchError as exc:
             status = 422
             text = (ui.gettext("The query is too long: at most %(n)s characters.", n=MAX_QUERY)
@@ -159,10 +163,19 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
         # Inside the results, where search-as-you-type replaces it too (static/app.js reads `weak` from the API).
         "weak": bool(response is not None and response.weak and response.results),
         "restored": response.restored if response is not None and response.results else None,
+        "as_typed": bool(response is not None and response.as_typed and response.results),
+        "as_typed_url": search_url(q, lang, module, grade, available_in, as_typed="1"),
+        "restore_url": search_url(q, lang, module, grade, available_in),
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,
     }, status)
+
+
+def search_url(q: str, lang: str, module: str, grade: str, available_in: str, **more: str) -> str:
+    """/search with these parameters, the empty ones left out (the page's own link forms)."""
+    params = {"q": q, "lang": lang, "module": module, "grade": grade, "available_in": available_in, **more}
+    return "/search?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def valid_filter(searcher: Searcher, ui: Ui, notices: list[Notice], **value: str) -> str:

@@ -242,7 +242,15 @@
         /* How a query typed without diacritics was read, as the server renders it (_results.html). */
         var restored = document.createElement("p");
         restored.className = "result-restored";
-        restored.textContent = results.getAttribute("data-restored").replace("{q}", body.restored);
+        restored.textContent = results.getAttribute("data-restored").replace("{q}", body.restored) + " ";
+        var typed = document.createElement("a");
+        typed.className = "result-restored-link";
+        typed.lang = "vi";
+        var asTyped = new URLSearchParams(params);
+        asTyped.set("as_typed", "1");
+        typed.href = "/search?" + asTyped.toString();
+        typed.textContent = results.getAttribute("data-as-typed").replace("{q}", params.get("q") || "");
+        restored.appendChild(typed);
         head.push(restored);
       }
       results.replaceChildren.apply(results, head.concat([count, list]));
