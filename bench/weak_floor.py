@@ -3,7 +3,8 @@ halves, beside the single floor on the best centred cosine that it replaces.
 
 Labelled queries: off-topic ones from bench/offtopic.yaml (`split:` tune/test, `kind:`), real ones from the
 oncology query sets with their halves (bench/queries.yaml has no halves; it was seen while developing, so it is
-tune), plus every accented Vietnamese real query again without diacritics, in its own half. Every query runs
+tune), plus every accented Vietnamese real query again without diacritics, in its own half; the terse queries of
+bench/queries-terse.yaml are reported on rows of their own and never fitted on (`TERSE_KINDS`). Every query runs
 through the project's search (hybrid, no filter, k = 10) over `guidelines/`; the model's signals are recorded as
 the search computes them.
 
@@ -47,6 +48,12 @@ REAL = (ROOT / "bench" / "queries.yaml", ROOT / "bench" / "queries-test.yaml",
         ROOT / "bench" / "queries-new-modules.yaml")
 REAL_KINDS = ("real", "real, vi folded by the bench")
 """The operating point keeps each of these within the limit on its own (the folded copies must not dilute it)."""
+TERSE = ROOT / "bench" / "queries-terse.yaml"
+TERSE_KINDS = ("real, terse (reported only)", "real, terse, vi folded (reported only)")
+"""Terse generic clinical queries (`side effects`, `治疗反应`, `đáp ứng điều trị`), each answered by a section: reported
+on their own rows and never fitted on. Fitted on, they taught the model that a terse query is real and it then
+let through off-topic ones as terse (test off-topic 0.895, Vietnamese 0.750; 2026-12-03), and features tried for
+them (a heading's share of the query's words, the query's length) did not separate the two."""
 L2 = 1.0
 """Ridge penalty on the standardised coefficients (the bias is not penalised): a few hundred queries, six
 features; the penalty keeps a feature that separates the tune half perfectly from taking an infinite weight."""
@@ -73,6 +80,10 @@ def labelled_queries() -> list[Labelled]:
             if q.lang == "vi" and q.accented:
                 out.append(Labelled(xl.strip_marks(q.text)[:500], q.lang, split, False,
                                     "real, vi folded by the bench"))
+    for q in querysets.load(TERSE):
+        out.append(Labelled(q.text, q.lang, q.split, False, TERSE_KINDS[0]))
+        if q.lang == "vi" and q.accented:
+            out.append(Labelled(xl.strip_marks(q.text), q.lang, q.split, False, TERSE_KINDS[1]))
     return out
 
 
@@ -155,7 +166,7 @@ def rates(items: list[Labelled], flagged) -> list[list[object]]:  # noqa: ANN001
                 groups[i.kind].append(i)
         order = ["off-topic, all", *(f"off-topic, {L}" for L in ("zh", "en", "vi")),
                  *(f"off-topic, {k}" for k in ("gibberish", "everyday", "other-medicine", "near-miss")),
-                 "real", "real, vi folded by the bench"]
+                 "real", "real, vi folded by the bench", *TERSE_KINDS]
         for name in order:
             g = groups.get(name, [])
             if g:
@@ -188,7 +199,7 @@ def main() -> int:
     vectors.save()
     print(f"{len(items)} queries in {time.perf_counter() - t:.0f}s", file=sys.stderr)
 
-    tune = [i for i in items if i.split == "tune"]
+    tune = [i for i in items if i.split == "tune" and i.kind not in TERSE_KINDS]
     x = np.vstack([i.evidence.vector() for i in tune])
     y = np.array([0.0 if i.off else 1.0 for i in tune])
     centre, scale, weights, bias = fit(x, y, [i.evidence.same_language for i in tune])
@@ -228,7 +239,8 @@ def main() -> int:
                 f"{n_off} off-topic queries (`bench/offtopic.yaml`, 64 per language, four kinds) and "
                 f"{len(items) - n_off} real ones (`bench/queries.yaml` as tune, `queries-test.yaml` and "
                 f"`queries-new-modules.yaml` with their halves, and every accented Vietnamese real query again "
-                f"without diacritics). Each runs through the search (hybrid, no filter, k = 10). The model and its "
+                f"without diacritics; `queries-terse.yaml`'s terse queries, folded too, are on rows of their own, "
+                f"never fitted on). Each runs through the search (hybrid, no filter, k = 10). The model and its "
                 f"operating point (at most {args.max_real:.0%} of the real tune queries flagged, as written and folded "
                 f"each) were fitted on "
                 f"the **tune** halves only; the **test** rows never chose a coefficient or the threshold, but the "
