@@ -44,5 +44,5 @@ class HeadingIndex:
                 for key in hits:
                     scores[key] += idf
         ranked = sorted(((s / math.sqrt(self.length[(m, lang, sid)]), (m, sid)) for (m, sid), s in scores.items()
-                         if module is None or m == module), key=lambda item: -item[0])
+                         if module is None or m == module), key=lambda item: (-item[0], item[1]))
         return [key for _, key in ranked[:depth]]

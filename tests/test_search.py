@@ -110,3 +110,26 @@ def test_a_larger_k_lists_the_same_first_sections(searcher, query: str) -> None:
     many = [(r.module, r.section) for r in searcher.search(query, k=12).results]
     everything = [(r.module, r.section) for r in searcher.search(query, k=50).results]
     assert many[:3] == few and everything[:12] == many and len(set(everything)) == len(everything)
+
+
+
+def test_tied_headings_keep_one_order_in_every_process() -> None:
+    """Python randomises string hashes per process, so a set's order is no order: over the shipped corpus,
+    `overview`, `follow-up` or `随访` listed their tied headings (every module has one) in another order after each
+    restart, and the fused ranking with them. Ties are now broken by (module, section)."""
+    import os
+    import subprocess
+    import sys
+
+    from kb.headings import HeadingIndex
+
+    headings = {(m, "en", "overview"): "Overview" for m in ("tace", "breast", "lung", "gastric", "ablation")}
+    headings[("tace", "en", "follow-up")] = "Follow-up and overview"
+    ranked = HeadingIndex(headings).ranked("overview", "en", frozenset(), None, 10)
+    assert ranked[:5] == [(m, "overview") for m in sorted(("tace", "breast", "lung", "gastric", "ablation"))]
+    script = ("from kb.headings import HeadingIndex\n"
+              "h = {(m, 'en', 'overview'): 'Overview' for m in 'abcdefghij'}\n"
+              "print(HeadingIndex(h).ranked('overview', 'en', frozenset(), None, 10))\n")
+    outs = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True, timeout=60).stdout for seed in "123"}
+    assert len(outs) == 1
