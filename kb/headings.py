@@ -27,13 +27,27 @@ class HeadingIndex:
                 self.postings[lang][w].add((module, sid))
         self.count = {lang: len({k for k in self.length if k[1] == lang}) for lang in self.postings}
 
-    def ranked(self, read: str, lang: str, stop: frozenset[str], module: str | None,
-               depth: int) -> list[tuple[str, str]]:
-        """Sections of `lang` whose heading contains query tokens, best first."""
+    def wanted(self, read: str, stop: frozenset[str]) -> list[str]:
+        """The query tokens a heading is matched on: accented words as written, the rest folded."""
         exact = exact_tokens(read)
         plain = " ".join(w for w in read.split() if fold(w) == w.lower()) if exact else read
         wanted = [t for t in dict.fromkeys(tokens(plain, query=True)) if t not in stop]
-        wanted += ["=" + w for w in dict.fromkeys(exact)]
+        return wanted + ["=" + w for w in dict.fromkeys(exact)]
+
+    def complete(self, read: str, lang: str, stop: frozenset[str]) -> set[tuple[str, str]]:
+        """Sections of `lang` whose heading holds every query token (the query is the heading, or inside it)."""
+        postings = self.postings.get(lang, {})
+        found: set[tuple[str, str]] | None = None
+        for w in self.wanted(read, stop):
+            found = set(postings.get(w, ())) if found is None else found & postings.get(w, set())
+            if not found:
+                return set()
+        return found or set()
+
+    def ranked(self, read: str, lang: str, stop: frozenset[str], module: str | None,
+               depth: int) -> list[tuple[str, str]]:
+        """Sections of `lang` whose heading contains query tokens, best first."""
+        wanted = self.wanted(read, stop)
         postings = self.postings.get(lang, {})
         n = self.count.get(lang, 1)
         scores: dict[tuple[str, str], float] = defaultdict(float)

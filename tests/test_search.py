@@ -133,3 +133,24 @@ def test_tied_headings_keep_one_order_in_every_process() -> None:
     outs = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True, timeout=60).stdout for seed in "123"}
     assert len(outs) == 1
+
+
+def test_a_heading_holding_every_query_word_gets_an_extra_share(searcher) -> None:  # noqa: ANN001
+    """`opioid titration` is a heading: over the shipped corpus the dense lists put "Opioid conversion and
+    rotation" first, and the heading list's first rank alone did not outvote them (kb.search.HEADING_MATCH)."""
+    import copy
+
+    from kb.search import HEADING_MATCH, RRF_K
+
+    stop = searcher.index.stop_tokens.get("en", frozenset())
+    whole = searcher.headings.complete("opioid titration", "en", stop)
+    assert whole and all(s == "titration" for _, s in whole)  # not the other opioid headings
+    assert not searcher.headings.complete("opioid titration qwxzj", "en", stop)  # every word, not some
+    without = copy.copy(searcher)
+    without._cache = type(searcher._cache)()  # noqa: SLF001
+    without.heading_match = 0.0
+    a = {(r.module, r.section): r.score for r in searcher.search("opioid titration", k=10).results}
+    b = {(r.module, r.section): r.score for r in without.search("opioid titration", k=10).results}
+    key = next(iter(whole))
+    assert a[key] > b[key] and a[key] - b[key] <= HEADING_MATCH / (RRF_K + 1) + 1e-4
+    assert all(abs(a[k] - b[k]) < 1e-9 for k in a if k != key and k in b)
