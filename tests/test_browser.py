@@ -100,6 +100,7 @@ def test_search_as_you_type_says_when_nothing_matches_well(tab: Tab) -> None:
     page.locator("#q").fill("how to bake sourdough bread")
     weak = page.locator("#results .notice-weak")
     expect(weak).to_contain_text("Không có mục nào khớp tốt")
+    expect(weak.locator(".notice-hint")).to_contain_text("Thêm một hai từ")  # what to try, as the server says
     expect(page.locator("#results li.result").first).to_be_visible()  # the closest sections are still listed
     count = page.locator("#results .result-count")
     expect(count).to_contain_text("gần nhất")  # the closest sections, not "matching" ones

@@ -234,6 +234,7 @@ def test_a_real_answer_stays_in_the_querys_language(searcher) -> None:  # noqa: 
 def test_the_weak_page_counts_the_closest_sections_not_matches(http) -> None:  # noqa: ANN001
     page = BeautifulSoup(http.get("/search", params={"q": "qwxzj", "ui": "vi"}).text, "html.parser")
     assert page.select_one("#results .notice-weak") is not None
+    assert "Thêm một hai từ" in page.select_one("#results .notice-weak .notice-hint").get_text()  # what to try
     count = page.select_one("#results .result-count").get_text()
     assert "gần nhất" in count and "phù hợp" not in count
     cards = [c for c in page.select("#results li.result") if c.select_one(".badges a[lang=vi]")]

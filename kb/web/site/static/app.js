@@ -264,6 +264,10 @@
       var p = document.createElement("p");
       p.textContent = results.getAttribute("data-weak");
       box.appendChild(p);
+      var hint = document.createElement("p");
+      hint.className = "notice-hint";
+      hint.textContent = results.getAttribute("data-weak-hint");
+      box.appendChild(hint);
       return box;
     }
 
