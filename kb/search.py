@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from kb import LANGS
 from kb.calibration import Calibration
-from kb.diacritics import Restorer
+from kb.diacritics import CONTEXT_CHUNKS, Restorer
 from kb.embedders import Embedder
 from kb.errors import KbError
 from kb.glossary import Glossary
@@ -29,7 +29,7 @@ from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.relevance import Relevance
 from kb.snippets import make_snippet, mark, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
-from kb.text import exact_tokens, fold, fts_query, tokens, visible
+from kb.text import exact_tokens, fold, fts_query, tokens, visible, words
 from kb.vi_words import WordJoiner
 
 MAX_QUERY = 500
@@ -419,8 +419,20 @@ class Searcher:
         (unless `as_typed`)."""
         asked_in = self.calibration.query_language(q, None)
         if asked_in == "vi" and self.restorer is not None and not as_typed and fold(q) == q.lower():
-            return "vi", self.restorer.restore(q)
+            return "vi", self.restorer.restore(q, self._restoring_context(q))
         return asked_in, q
+
+    def _restoring_context(self, q: str) -> Counter[str]:
+        """The accented words of the Vietnamese sections a folded query matches best by keyword: what its plain
+        words most likely mean here (`kb.diacritics.CONTEXT_WEIGHT`)."""
+        stop = self.index.stop_tokens.get("vi", frozenset())
+        present = self.index.keyword_tokens.get("vi", frozenset())
+        kept = [t for t in tokens(q, query=True) if t in present and t not in stop]
+        ids = self.index.keyword(fts_query(kept), "vi", None, CONTEXT_CHUNKS, self.field_weights) if kept else []
+        context: Counter[str] = Counter()
+        for cid in ids:
+            context.update(set(words(self.index.chunks[cid].body)))
+        return context
 
     def _folded(self, body: str) -> tuple[str, str, str]:
         """A chunk's text on one line with its lowercased and folded twins, computed once per chunk."""
@@ -521,10 +533,11 @@ class Searcher:
         body = row.body if row is not None and row.body.strip() else sec.text
         joined = self.joiner.joined((q, *expansions)) if self.joiner is not None and lang == "vi" else frozenset()
         terms = query_terms(q, expansions, joined)
-        snippet, highlights = make_snippet(body, terms, self._folded(body))
+        joiner = self.joiner if lang == "vi" else None
+        snippet, highlights = make_snippet(body, terms, self._folded(body), joiner=joiner)
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,
                             highlights, f"/modules/{module}/{lang}#{sid}", list(self.recs.get((module, lang, sid), [])),
-                            mark(sec.heading, terms))
+                            mark(sec.heading, terms, joiner))
 
 
 def dense_score(dense: dict, hit: tuple[str, str, int]) -> float:

@@ -6,17 +6,29 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from kb.text import CJK, CJK_CHARS, fold
+from kb.vi_words import WordJoiner
 
 WIDTH = 220
 
 
-Terms = tuple[tuple[str, ...], tuple[str, ...]]
-"""Words to highlight: (exact, folded). A word typed with diacritics matches only itself ("độ" marks "độ", not
-"đó" or "do"); in a query typed without any, a word matches every accented form ("ung thu" marks "ung thư"). A
-query that carries diacritics anywhere (typed so, or restored by `kb.diacritics`) was written with them, so its
-plain words are plain too: "ung thư gan" marks "gan", not "gắn", and "ung", not "ứng" in "đáp ứng"."""
+class Terms(NamedTuple):
+    """Words to highlight: (exact, folded), and whether the query has several syllables.
+
+    A word typed with diacritics matches only itself ("độ" marks "độ", not "đó" or "do"); in a query typed without
+    any, a word matches every accented form ("ung thu" marks "ung thư"). A query that carries diacritics anywhere
+    (typed so, or restored by `kb.diacritics`) was written with them, so its plain words are plain too: "ung thư
+    gan" marks "gan", not "gắn", and "ung", not "ứng" in "đáp ứng"."""
+
+    exact: tuple[str, ...]
+    folded: tuple[str, ...]
+    several: bool = False
+    """The query has several Vietnamese syllables: a lone one is not marked inside another word of the text
+    (`kb.vi_words.WordJoiner.bound`), so `thời tiết` does not mark the `thời` of `đồng thời`; a one-syllable
+    query (`đau`) marks its syllable everywhere, `giảm đau` too."""
+
 
 _WORD_RE = re.compile(rf"[{CJK_CHARS}]+|[^\W_]+(?:[-.][^\W_]+)*")
 _LONG_CJK_RUN = re.compile(f"[{CJK_CHARS}]{{3,}}")
@@ -46,7 +58,8 @@ def _query_terms(query: str, expansions: tuple[str, ...], joined: frozenset[tupl
                 if len(w) > 1 or w.isdigit():
                     (exact if accented or fold(word) != word else folded).add(w)
     by_length = lambda terms: tuple(sorted(terms, key=len, reverse=True))  # noqa: E731
-    return by_length(exact), by_length(folded)
+    syllables = [w for w in _WORD_RE.findall(_lower_aligned(query)) if not CJK.match(w)]
+    return Terms(by_length(exact), by_length(folded), len(syllables) > 1)
 
 
 def _join(lowered: str, matches: list[re.Match[str]], joined: frozenset[tuple[str, str]]) -> list[str]:
@@ -73,10 +86,11 @@ def normalise_for_snippet(text: str) -> tuple[str, str, str]:
 
 
 def make_snippet(text: str, terms: Terms, prepared: tuple[str, str, str] | None = None,
-                 width: int = WIDTH) -> tuple[str, list[list[int]]]:
-    """A window of about `width` characters around the first match, and [start, end] spans of matches in it."""
+                 width: int = WIDTH, joiner: WordJoiner | None = None) -> tuple[str, list[list[int]]]:
+    """A window of about `width` characters around the first match, and [start, end] spans of matches in it;
+    with `joiner`, a lone syllable inside another Vietnamese word is not a match (`Terms.several`)."""
     text, lowered, folded = prepared or normalise_for_snippet(text)
-    spans = _find(lowered, folded, terms)
+    spans = _unbound(lowered, _find(lowered, folded, terms), terms, joiner)
     start = 0
     if spans and spans[0][0] > width // 3:
         start = max(0, spans[0][0] - width // 4)
@@ -93,9 +107,27 @@ def make_snippet(text: str, terms: Terms, prepared: tuple[str, str, str] | None 
     return prefix + text[start:end] + suffix, inside
 
 
-def mark(text: str, terms: Terms) -> list[list[int]]:
+def mark(text: str, terms: Terms, joiner: WordJoiner | None = None) -> list[list[int]]:
     """[start, end] spans of the terms in a short text shown whole (a section heading), at its own offsets."""
-    return _find(_lower_aligned(text), _fold_aligned(text), terms)
+    lowered = _lower_aligned(text)
+    return _unbound(lowered, _find(lowered, _fold_aligned(text), terms), terms, joiner)
+
+
+def _unbound(lowered: str, spans: list[list[int]], terms: Terms, joiner: WordJoiner | None) -> list[list[int]]:
+    """The spans, less each single word that the text binds to a neighbour into another word (when the query
+    has several syllables and a joiner says which syllables are words)."""
+    if joiner is None or not terms.several or not spans:
+        return spans
+    found = list(_WORD_RE.finditer(lowered))
+    at = {m.start(): i for i, m in enumerate(found)}
+    ws = [m.group(0) for m in found]
+    out = []
+    for s, e in spans:
+        i = at.get(s)
+        if i is not None and found[i].end() == e and joiner.bound(ws, i):
+            continue
+        out.append([s, e])
+    return out
 
 
 def _lower_aligned(text: str) -> str:

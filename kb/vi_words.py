@@ -39,19 +39,34 @@ class WordJoiner:
             return 0.0
         return 2 * n / (self.counts.get(a, 0) + self.counts.get(b, 0) or 1)
 
+    def bound(self, ws: list[str], i: int) -> bool:
+        """Whether the word at `i` of a text's lowercase words is one syllable of a two-syllable word there
+        (the strongest pair of its neighbourhood first, as `joined` pairs a query's)."""
+        lo = max(0, i - 2)
+        for a, b in self._pairs(ws[lo:i + 3]):
+            if i - lo in (a, b):
+                return True
+        return False
+
+    def _pairs(self, ws: list[str]) -> list[tuple[int, int]]:
+        """Positions of the joined pairs of a word sequence, strongest first, each word in at most one pair."""
+        bonds = sorted(((self.bond(a, b), i) for i, (a, b) in enumerate(zip(ws, ws[1:], strict=False))),
+                       reverse=True)
+        taken: set[int] = set()
+        out = []
+        for strength, i in bonds:
+            if strength < JOIN_AT:
+                break
+            if i not in taken and i + 1 not in taken:
+                taken |= {i, i + 1}
+                out.append((i, i + 1))
+        return out
+
     def joined(self, texts: Iterable[str]) -> frozenset[tuple[str, str]]:
         """The adjacent lowercase syllable pairs of these texts that are words (`JOIN_AT`), at most one per
         syllable in each text, the strongest first."""
         out: set[tuple[str, str]] = set()
         for text in texts:
             ws = words(text)
-            bonds = sorted(((self.bond(a, b), i) for i, (a, b) in enumerate(zip(ws, ws[1:], strict=False))),
-                           reverse=True)
-            taken: set[int] = set()
-            for strength, i in bonds:
-                if strength < JOIN_AT:
-                    break
-                if i not in taken and i + 1 not in taken:
-                    taken |= {i, i + 1}
-                    out.add((ws[i], ws[i + 1]))
+            out |= {(ws[a], ws[b]) for a, b in self._pairs(ws)}
         return frozenset(out)

@@ -36,3 +36,19 @@ def test_a_question_phrase_has_its_one_reading() -> None:
 
 def test_words_the_corpus_does_not_know_stay_as_typed() -> None:
     assert restorer().restore("DEB-TACE qwxzj gan") == "DEB-TACE qwxzj gan"
+
+
+def test_the_sections_a_query_matches_decide_an_ambiguous_word() -> None:
+    """`doi` is `đối` (against) more often in this corpus, but the sections a question about a team matches say
+    `đội` (team): their words count (kb.diacritics.CONTEXT_WEIGHT)."""
+    counts = {"đối": 25, "đội": 10, "với": 30, "bóng": 5, "thắng": 5}
+    pairs = {("đối", "với"): 30, ("đội", "bóng"): 4, ("đội", "thắng"): 3}
+    r = Restorer(counts, pairs)
+    assert r.restore("doi") == "đối"
+    assert r.restore("doi", {"đội": 3, "bóng": 2, "thắng": 2}) == "đội"
+    assert r.restore("doi", {"bóng": 2}) == "đối"  # a context without any candidate changes nothing
+
+
+def test_a_folded_query_is_restored_from_the_sections_it_matches(searcher) -> None:  # noqa: ANN001
+    context = searcher._restoring_context("chuan do opioid")  # noqa: SLF001
+    assert context["opioid"] and context["chuẩn"] > context.get("chuan", 0)  # the accented words, as written

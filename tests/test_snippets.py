@@ -60,3 +60,18 @@ def test_only_vietnamese_syllables_are_joined() -> None:
     assert joined == {("xạ", "trị")}
     snippet, spans = make_snippet("Carbon-ion radiotherapy", query_terms("xạ trị ion carbon", [], joined))
     assert [snippet[s:e] for s, e in spans] == ["Carbon", "ion"]
+
+
+def test_a_lone_syllable_inside_another_word_of_the_text_is_not_marked() -> None:
+    """`thời tiết` (weather) is not in the corpus: its syllables are looked for alone, but the `thời` of `đồng thời`
+    and the `tiết` of `nội tiết` belong to other words of the text. A one-syllable query marks everywhere."""
+    from kb.vi_words import WordJoiner
+
+    joiner = WordJoiner({"đồng": 20, "thời": 30, "nội": 20, "tiết": 20, "giảm": 10, "đau": 30},
+                        {("đồng", "thời"): 15, ("nội", "tiết"): 15, ("giảm", "đau"): 8})
+    text = "Hóa trị đồng thời; biến cố nội tiết; thời tiết xấu; giảm đau."
+    snippet, spans = make_snippet(text, query_terms("thời tiết", [], joiner.joined(["thời tiết"])), joiner=joiner)
+    assert [snippet[s:e] for s, e in spans] == ["thời", "tiết"]  # only where they stand alone
+    assert mark("Biến cố nội tiết", query_terms("thời tiết", []), joiner) == []
+    snippet, spans = make_snippet(text, query_terms("đau", []), joiner=joiner)
+    assert [snippet[s:e] for s, e in spans] == ["đau"]  # `giảm đau` is pain relief: a query of `đau` marks it
