@@ -121,13 +121,24 @@ def _unbound(lowered: str, spans: list[list[int]], terms: Terms, joiner: WordJoi
     found = list(_WORD_RE.finditer(lowered))
     at = {m.start(): i for i, m in enumerate(found)}
     ws = [m.group(0) for m in found]
+    single = {at[s]: (s, e) for s, e in spans if s in at and found[at[s]].end() == e}
     out = []
     for s, e in spans:
         i = at.get(s)
-        if i is not None and found[i].end() == e and joiner.bound(ws, i):
-            continue
+        if i in single and joiner.bound(ws, i) and not (_adjacent(lowered, found, i, i - 1, single)
+                                                        or _adjacent(lowered, found, i, i + 1, single)):
+            continue  # a syllable of another word, whose other syllable the query did not ask for
         out.append([s, e])
     return out
+
+
+def _adjacent(lowered: str, found: list[re.Match[str]], i: int, j: int, single: dict[int, tuple[int, int]]) -> bool:
+    """Whether word j, next to word i with only spaces between, is matched too (`trực tuyến` typed and found
+    together is marked together, whatever the corpus counts say about the pair)."""
+    if j not in single:
+        return False
+    a, b = sorted((i, j))
+    return not lowered[found[a].end():found[b].start()].strip()
 
 
 def _lower_aligned(text: str) -> str:

@@ -75,3 +75,17 @@ def test_a_lone_syllable_inside_another_word_of_the_text_is_not_marked() -> None
     assert mark("Biến cố nội tiết", query_terms("thời tiết", []), joiner) == []
     snippet, spans = make_snippet(text, query_terms("đau", []), joiner=joiner)
     assert [snippet[s:e] for s, e in spans] == ["đau"]  # `giảm đau` is pain relief: a query of `đau` marks it
+
+
+def test_two_query_syllables_found_side_by_side_are_marked_together() -> None:
+    """`chuan do` typed without diacritics marks `chuẩn độ` although the text binds the pair (it is one word),
+    and `trực tuyến` found as typed is marked whole even where the corpus binds `trực` to another neighbour."""
+    from kb.vi_words import WordJoiner
+
+    joiner = WordJoiner({"chuẩn": 10, "độ": 10, "video": 3, "trực": 4, "tuyến": 20, "tiếp": 5},
+                        {("chuẩn", "độ"): 8, ("video", "trực"): 3, ("trực", "tiếp"): 2})
+    snippet, spans = make_snippet("Chuẩn độ opioid.", query_terms("chuan do opioid", []), joiner=joiner)
+    assert [snippet[s:e] for s, e in spans] == ["Chuẩn", "độ", "opioid"]
+    text = "Họp video trực tuyến; họp trực tiếp."
+    snippet, spans = make_snippet(text, query_terms("hội chẩn trực tuyến", []), joiner=joiner)
+    assert [snippet[s:e] for s, e in spans] == ["trực", "tuyến"]  # not the `trực` of `trực tiếp`
