@@ -98,10 +98,12 @@ def test_a_module_only_in_chinese_is_found_from_english_and_vietnamese(zh_only, 
     assert not response.weak
 
 
-def test_the_mixed_list_counts_more_only_when_its_top_section_is_missing_in_the_query_language(
+def test_the_mixed_list_counts_more_only_when_its_first_sections_include_one_missing_in_the_query_language(
         zh_only, embedder) -> None:  # noqa: ANN001
-    """`POOL_ABSENT_BOOST`: a Chinese-only section found from English gains; a query whose answer exists in its
-    own language ranks exactly as without the boost."""
+    """`POOL_ABSENT_BOOST` over the first `POOL_ABSENT_TOP` sections of the mixed list: a Chinese-only section
+    found from English gains; a query whose answer exists in its own language keeps its first section (the rest
+    of its list may move when a Chinese-only section is among the mixed list's first: the price measured in
+    docs/benchmarks.md)."""
     searcher = open_searcher(zh_only[0], embedder)
 
     def ranked(query: str, boost: float) -> list[tuple[str, str, float]]:
@@ -112,7 +114,8 @@ def test_the_mixed_list_counts_more_only_when_its_top_section_is_missing_in_the_
     boosted, plain = ranked("radioactive iodine after total thyroidectomy", 3.0), \
         ranked("radioactive iodine after total thyroidectomy", 0.0)
     assert boosted[0][0] == plain[0][0] == "thyroid-rai" and boosted[0][2] > plain[0][2]
-    assert ranked("chuẩn độ opioid", 3.0) == ranked("chuẩn độ opioid", 0.0)
+    assert ranked("chuẩn độ opioid", 3.0)[0][:2] == ranked("chuẩn độ opioid", 0.0)[0][:2] == ("cancer-pain",
+                                                                                            "titration")
 
 
 def test_calibration_is_rebuilt_when_content_changes(zh_only) -> None:  # noqa: ANN001
@@ -289,3 +292,4 @@ def test_vietnamese_highlights_mark_words_not_syllables(searcher) -> None:  # no
     marks += [r.heading[s:e].lower() for r in response.results for s, e in r.heading_highlights]
     assert "điều trị" in marks
     assert "trị" not in marks and "điều" not in marks
+
