@@ -27,7 +27,7 @@ from kb.glossary import Glossary
 from kb.headings import HeadingIndex
 from kb.recommendations import FilterError, RecFilter, parse_filter
 from kb.relevance import Relevance
-from kb.snippets import make_snippet, mark, normalise_for_snippet, query_terms
+from kb.snippets import Terms, make_snippet, mark, normalise_for_snippet, query_terms
 from kb.store import BuildReader, embedder_mismatch
 from kb.text import exact_tokens, fold, fts_query, tokens, visible, words
 from kb.vi_words import WordJoiner
@@ -286,6 +286,8 @@ class Searcher:
             seen = {(r.module, r.section) for r in response.results}
             response.results += [r for r in deeper.results if (r.module, r.section) not in seen][
                 :k - len(response.results)]
+        # searched as typed although it would have been restored: the page offers the restored search back
+        response.as_typed = as_typed and self.read_query(q)[1] != q
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         with self._cache_lock:
             self._cache[key] = response
@@ -353,6 +355,7 @@ class Searcher:
                            (False, None))
         first = [prefer, asked_in] if weak or guessed else [asked_in]
         results: list[SearchResult] = []
+        marked: dict[str, Terms] = {}  # the words to mark, per shown language: the same for all its results
         for (module_id, sid), score in sorted(fused.items(), key=lambda kv: -kv[1]):
             langs = self.section_langs.get((module_id, sid), [])
             evidence = by_lang[(module_id, sid)]
@@ -360,14 +363,15 @@ class Searcher:
                 max(langs, key=lambda L: evidence.get(L, 0.0), default=None)
             if shown is None or shown not in langs:
                 continue
-            results.append(self._result(read, module_id, sid, shown, score, langs, expansions.get(shown, []),
+            if shown not in marked:
+                marked[shown] = self._terms(read, shown, expansions.get(shown, []))
+            results.append(self._result(module_id, sid, shown, score, langs, marked[shown],
                                         best_chunk.get((module_id, sid, shown))))
             if len(results) == k:
                 break
         params = rec_filter.as_params() if rec_filter is not None else {}
         return SearchResponse(q, results, lang, module, k, expansions={L: v for L, v in expansions.items() if v},
                               weak=weak, query_lang=asked_in, restored=read if read != q else None,
-                              as_typed=as_typed and self.read_query(q)[1] != q,
                               best=round(best, 4), relevance=None if relevance is None else round(relevance, 4),
                               **params)
 
@@ -538,13 +542,17 @@ class Searcher:
             out.append((row.module, row.section, cid))
         return out
 
-    def _result(self, q: str, module: str, sid: str, lang: str, score: float, langs: list[str],
-                expansions: list[str], chunk_id: int | None) -> SearchResult:
+    def _terms(self, q: str, lang: str, expansions: list[str]) -> Terms:
+        """The words a result shown in `lang` marks: the query's and its glossary forms there, Vietnamese
+        syllables that are one word marked as one (`kb.vi_words`)."""
+        joined = self.joiner.joined((q, *expansions)) if self.joiner is not None and lang == "vi" else frozenset()
+        return query_terms(q, expansions, joined)
+
+    def _result(self, module: str, sid: str, lang: str, score: float, langs: list[str], terms: Terms,
+                chunk_id: int | None) -> SearchResult:
         sec = self.sections[(module, lang, sid)]
         row = self.index.chunks.get(chunk_id) if chunk_id is not None else None
         body = row.body if row is not None and row.body.strip() else sec.text
-        joined = self.joiner.joined((q, *expansions)) if self.joiner is not None and lang == "vi" else frozenset()
-        terms = query_terms(q, expansions, joined)
         joiner = self.joiner if lang == "vi" else None
         snippet, highlights = make_snippet(body, terms, self._folded(body), joiner=joiner)
         return SearchResult(module, sid, lang, sec.title, sec.heading, round(score, 5), snippet, langs,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -167,18 +166,10 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
         # what the link back would search: the query with its diacritics restored, as the search would read it
         "restore_offer": (searcher.read_query(response.query)[1]
                           if response is not None and response.as_typed else None),
-        "as_typed_url": search_url(q, lang, module, grade, available_in, as_typed="1"),
-        "restore_url": search_url(q, lang, module, grade, available_in),
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,
     }, status)
-
-
-def search_url(q: str, lang: str, module: str, grade: str, available_in: str, **more: str) -> str:
-    """/search with these parameters, the empty ones left out (the page's own link forms)."""
-    params = {"q": q, "lang": lang, "module": module, "grade": grade, "available_in": available_in, **more}
-    return "/search?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def valid_filter(searcher: Searcher, ui: Ui, notices: list[Notice], **value: str) -> str:
