@@ -93,10 +93,6 @@ class Glossary:
                     containing = [f for f in listed if low in f and f != low]
                     self._deprecated.setdefault(lang, []).append((pattern, form, term, containing))
 
-    def category_of(self, term_id: str) -> str:
-        term = self._by_id.get(term_id)
-        return term.category if term is not None else ""
-
     def narrower(self, term_id: str) -> set[str]:
         """Every term that is a kind of `term_id` (the inverse of `ancestors`)."""
         if self._narrower is None:

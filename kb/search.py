@@ -391,7 +391,7 @@ class Searcher:
         named: set[str] = set()
         if self.glossary is not None:
             for term, _ in terms:
-                if self.glossary.category_of(term.id) == DISEASES:
+                if term.category == DISEASES:
                     named |= {term.id} | self.glossary.ancestors(term.id)
         return named
 
