@@ -3,6 +3,7 @@
 - index build passages/s (full, cold cache) vs the bare embedder embedding the same chunk texts;
 - re-index after a one-section edit (warm cache);
 - query latency p50/p95 in process (uncached and repeated) vs the bare query embedding;
+- a lone query embedded by every engine, each in a process of its own, taking turns query by query;
 - over HTTP against a real `kb serve` process, with 1 and 16 concurrent clients;
 - peak resident memory of `kb serve` (VmHWM) vs a process that only loads the bare embedder;
 
