@@ -157,6 +157,9 @@ class SearchResponse:
     as_typed: bool = False
     """True when the query was searched exactly as typed, on request (`as_typed`), although it would have had its
     diacritics restored: the page then offers the restored search back."""
+    offer: str | None = None
+    """With `as_typed`, the query as the search would have read it, diacritics restored: what the page's link back
+    searches (None when `as_typed` is False)."""
     best: float = 0.0
     """The best centred dense score, one of the signals `weak` is decided on (`kb.relevance`)."""
     relevance: float | None = None
@@ -287,7 +290,8 @@ class Searcher:
             response.results += [r for r in deeper.results if (r.module, r.section) not in seen][
                 :k - len(response.results)]
         # searched as typed although it would have been restored: the page offers the restored search back
-        response.as_typed = as_typed and self.read_query(q)[1] != q
+        restored = self.read_query(q)[1] if as_typed else q
+        response.as_typed, response.offer = restored != q, restored if restored != q else None
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         with self._cache_lock:
             self._cache[key] = response

@@ -142,11 +142,13 @@ def test_folded_vietnamese_ranks_the_same_section_first(searcher, accented: str)
 def test_a_folded_query_can_be_searched_exactly_as_typed(searcher) -> None:  # noqa: ANN001
     typed = searcher.search("chuan do opioid", as_typed=True)
     assert typed.restored is None and typed.as_typed and typed.query_lang == "vi"
+    assert typed.offer == "chuẩn độ opioid"  # what the page's link back searches
     assert typed.results  # the folded keyword matches still find sections
     assert searcher.search("chuan do opioid").restored == "chuẩn độ opioid"  # not cached as the same search
     # nothing to keep as typed: a query with diacritics, or an English one, is never restored anyway
     assert not searcher.search("chuẩn độ opioid", as_typed=True).as_typed
     assert not searcher.search("opioid titration", as_typed=True).as_typed
+    assert searcher.search("chuan do opioid").offer is None  # restored already: nothing to offer back
 
 
 def test_restoration_leaves_english_and_acronyms_alone(searcher) -> None:  # noqa: ANN001

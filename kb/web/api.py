@@ -48,6 +48,8 @@ SEARCH_RESPONSE = {
                          "description": "the query with Vietnamese diacritics restored, when typed without"},
             "as_typed": {"type": "boolean", "description": "true when `as_typed` kept a query as typed that would "
                          "have had its diacritics restored"},
+            "offer": {"type": ["string", "null"], "description": "with `as_typed`, the query with its diacritics "
+                      "restored, as the search would have read it (null otherwise)"},
         }}}},
 }
 """The 200 answer of /api/search, documented field by field where a client needs to act on it (`weak`)."""

@@ -164,8 +164,7 @@ def search_page(request: Request, renderer: RendererDep, ui: UiDep, searcher: Se
         "restored": response.restored if response is not None and response.results else None,
         "as_typed": bool(response is not None and response.as_typed and response.results),
         # what the link back would search: the query with its diacritics restored, as the search would read it
-        "restore_offer": (searcher.read_query(response.query)[1]
-                          if response is not None and response.as_typed else None),
+        "restore_offer": response.offer if response is not None else None,
         "notices": notices, "modules": list(modules.values()), "max_query": MAX_QUERY,
         "grade": grade, "available_in": available_in, "grade_options": GRADE_OPTIONS,
         "region_options": REGION_OPTIONS,
