@@ -127,6 +127,24 @@ def ranks_bare_pool(searcher: Searcher, queries: list[Query]) -> list[int | None
     return out
 
 
+def ranks_told_language(searcher: Searcher, queries: list[Query], answer_lang: dict[str, list[str]],
+                        bare: bool = False) -> list[int | None]:
+    """Rank of the gold section when the search is told which language holds it (the language filter set to
+    it): the ceiling of a language weighting, what the model can do once the language is no longer a question.
+    `bare`: the model alone over that language's passages (raw cosines)."""
+    out: list[int | None] = []
+    for text, _, gold in queries:
+        lang = answer_lang[gold[0]][0]
+        if bare:
+            ids, scores = searcher.calibration.raw().scores(searcher.query_vector(text[:500]), None)[lang]
+            ids = ids[np.argsort(-scores, kind="stable")]
+            keys = [(m, s) for m, s, _ in searcher._sections_of(ids[:80].tolist(), None)][:10]  # noqa: SLF001
+        else:
+            keys = [(r.module, r.section) for r in searcher.search(text[:500], lang=lang, k=10).results]
+        out.append(keys.index(gold) + 1 if gold in keys else None)
+    return out
+
+
 def folded(queries: list[Query]) -> list[Query]:
     """Vietnamese queries with their diacritics removed (case kept where folding allows)."""
     return [(strip_marks(t), L, g) for t, L, g in queries if L == "vi"]

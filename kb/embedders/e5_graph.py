@@ -96,15 +96,20 @@ class _Builder:
                        domain="com.microsoft", epsilon=float(self.w.eps))
 
 
-def build_model(w: E5Weights, precision: str = "q4") -> onnx.ModelProto:
+def build_model(w: E5Weights, precision: str = "q4", padded: bool = True) -> onnx.ModelProto:
     """The encoder as an ONNX model: inputs `embeds` [B, T, H], `mask` [B, T] (1 real, 0 padding);
-    output `pooled` [B, H], the masked mean of the last hidden states (not normalised)."""
+    output `pooled` [B, H], the masked mean of the last hidden states (not normalised).
+
+    `padded=False`: for inputs without padding (a batch of one, or texts of one length), the attention is given
+    no key mask, which lets onnxruntime take its flash-attention kernel (`MlasFlashAttention`, used only when
+    there is no mask): 7-8 % more passages a second one at a time, vectors within a cosine of 0.99996 of the
+    masked graph's (docs/benchmarks.md, "Attention without a mask")."""
     b = _Builder(w, precision)
     H, NH, FF = w.H, w.NH, w.FF
     thirds = b.const("qkv_split", np.array([H, H, H], np.int64))
     axes_last = b.const("axes_last", np.array([-1], np.int64))
     axes1 = b.const("axes1", np.array([1], np.int64))
-    keep = b.op("Cast", ["mask"], to=TensorProto.INT32)  # key padding mask: 1 attends, 0 is padding
+    keep = b.op("Cast", ["mask"], to=TensorProto.INT32) if padded else ""  # key padding mask: 1 attends, 0 pads
 
     x = b.op("LayerNormalization", ["embeds", b.const("emb.ln.w", w.f32("emb.ln.w")),
                                     b.const("emb.ln.b", w.f32("emb.ln.b"))], axis=-1, epsilon=float(w.eps))
@@ -114,8 +119,8 @@ def build_model(w: E5Weights, precision: str = "q4") -> onnx.ModelProto:
         q, k, v = (b.name(n) for n in ("q", "k", "v"))
         b.nodes.append(helper.make_node("Split", [b.matmul(x, qkv, H, H), thirds], [q, k, v], axis=-1,
                                         name=b.name("split")))
-        ctx = b.op("MultiHeadAttention", [q, k, v, b.bias(*qkv), keep], domain="com.microsoft", num_heads=NH,
-                   mask_filter_value=MASKED)
+        ctx = b.op("MultiHeadAttention", [q, k, v, b.bias(*qkv), *([keep] if padded else [])],
+                   domain="com.microsoft", num_heads=NH, mask_filter_value=MASKED)
         x = b.skip_norm(b.matmul(ctx, [f"{p}.ao"], H, H), x, f"{p}.ao", f"{p}.aln")
         mid = b.op("BiasGelu", [b.matmul(x, [f"{p}.fi"], FF, H), b.bias(f"{p}.fi")], domain="com.microsoft")
         x = b.skip_norm(b.matmul(mid, [f"{p}.fo"], H, FF), x, f"{p}.fo", f"{p}.oln")
@@ -125,7 +130,7 @@ def build_model(w: E5Weights, precision: str = "q4") -> onnx.ModelProto:
     count = b.op("ReduceSum", [m3, axes1], keepdims=0)
     b.nodes.append(helper.make_node("Div", [total, count], ["pooled"], name="pooled"))
     graph = helper.make_graph(
-        b.nodes, f"multilingual-e5-small-{precision}",
+        b.nodes, f"multilingual-e5-small-{precision}{'' if padded else '-unpadded'}",
         [helper.make_tensor_value_info("embeds", TensorProto.FLOAT, ["batch", "tokens", H]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
         [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", H])],
