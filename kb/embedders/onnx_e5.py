@@ -135,8 +135,10 @@ class OnnxE5Embedder:
         self._wide = _session(ort, unpadded, n)
         # one lane for every worker: onnxruntime runs concurrent calls of a one-thread session each on its
         # caller's thread, as fast as a session each (2 workers, batches of 8: 142-163 against 148-158 queries/s)
-        # and one copy of the weights fewer (about 40 MB: two sessions take 82 MB, the three of graph 1 took 79)
-        self._lane = _session(ort, padded, 1)
+        # and one copy of the weights fewer (about 40 MB: two sessions take 82 MB, the three of graph 1 took 79).
+        # On one core (or one of `kb serve --workers N`'s share) the wide session is the lane too, one window a
+        # call: a one-thread lane gains no CPU a query from batching (docs/benchmarks.md), and it saves a session
+        self._lane = _session(ort, padded, 1) if n > 1 else self._wide
         self._gate = threading.Condition()
         self._running = 0  # runs under way, on any session
         self._wide_on = False
