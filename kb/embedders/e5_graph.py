@@ -114,7 +114,8 @@ def build_model(w: E5Weights, precision: str = "q4", padded: bool = True) -> onn
     thirds = b.const("qkv_split", np.array([H, H, H], np.int64))
     axes_last = b.const("axes_last", np.array([-1], np.int64))
     axes1 = b.const("axes1", np.array([1], np.int64))
-    keep = b.op("Cast", ["mask"], to=TensorProto.INT32) if padded else ""  # key padding mask: 1 attends, 0 pads
+    # the key padding mask (1 attends, 0 is padding), an optional last input of the attention
+    keep = [b.op("Cast", ["mask"], to=TensorProto.INT32)] if padded else []
 
     x = b.op("LayerNormalization", ["embeds", b.const("emb.ln.w", w.f32("emb.ln.w")),
                                     b.const("emb.ln.b", w.f32("emb.ln.b"))], axis=-1, epsilon=float(w.eps))
@@ -124,7 +125,7 @@ def build_model(w: E5Weights, precision: str = "q4", padded: bool = True) -> onn
         q, k, v = (b.name(n) for n in ("q", "k", "v"))
         b.nodes.append(helper.make_node("Split", [b.matmul(x, qkv, H, H), thirds], [q, k, v], axis=-1,
                                         name=b.name("split")))
-        ctx = b.op("MultiHeadAttention", [q, k, v, b.bias(*qkv), *([keep] if padded else [])],
+        ctx = b.op("MultiHeadAttention", [q, k, v, b.bias(*qkv), *keep],
                    domain="com.microsoft", num_heads=NH, mask_filter_value=MASKED)
         x = b.skip_norm(b.matmul(ctx, [f"{p}.ao"], H, H), x, f"{p}.ao", f"{p}.aln")
         mid = b.op("BiasGelu", [b.matmul(x, [f"{p}.fi"], FF, H), b.bias(f"{p}.fi")], domain="com.microsoft")

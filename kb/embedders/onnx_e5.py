@@ -131,7 +131,8 @@ class OnnxE5Embedder:
         w.release_pages()  # what the engine keeps is copied by now; the word rows are read with pread
         n = threads or cores()
         # the wide session runs one window a call (`_embed_sorted`), never padding: its graph has no attention
-        # mask, so onnxruntime takes its flash attention (7-8 % more passages a second than batches with a mask)
+        # mask, so onnxruntime takes its flash attention (12.4-12.9 passages a second against 10.5-10.8 in the
+        # masked graph's padded batches, docs/benchmarks.md "Attention without a mask")
         self._wide = _session(ort, unpadded, n)
         # one lane for every worker: onnxruntime runs concurrent calls of a one-thread session each on its
         # caller's thread, as fast as a session each (2 workers, batches of 8: 142-163 against 148-158 queries/s)
