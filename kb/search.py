@@ -496,9 +496,16 @@ class Searcher:
 
     def _raw_list(self, vector: np.ndarray, lang: str, module: str | None, depth: int,
                   allowed: set[tuple[str, str]] | None) -> list[tuple[str, str, int]]:
-        """One language's sections by raw cosine (`RAW_WITHIN`)."""
-        _, ids = self.index.dense(lang, vector.reshape(-1), self.index.vector_count(lang) if module else depth)
-        return self._sections_of(ids, module, allowed)
+        """One language's sections by raw cosine (`RAW_WITHIN`), with the sentences of untranslated sections
+        counted in (`kb.calibration`): then every chunk is scored, since a sentence can lift one from below
+        `depth`."""
+        if lang not in self.index.sentences:
+            _, ids = self.index.dense(lang, vector.reshape(-1), self.index.vector_count(lang) if module else depth)
+            return self._sections_of(ids, module, allowed)
+        every, scores = self.calibration.scores(vector, None, [lang], centred=False)[lang]
+        n = len(every) if module else min(len(every), depth)
+        top = np.argsort(-scores, kind="stable")[:n]
+        return self._sections_of(every[top].tolist(), module, allowed)
 
     def _pool(self, dense: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]],
               module: str | None, depth: int) -> list[tuple[str, str, int]]:

@@ -33,6 +33,10 @@ class Settings:
     '*' answers any, for a laptop reached by whatever address the training room's network gives it."""
     query_cache_size: int = 512
     glossary_expansion: bool = True
+    sentences: str = "untranslated"
+    """Which sections the build also embeds sentence by sentence (KB_SENTENCES): `untranslated` (missing in some
+    language: what a question in another language needs most) or `all` (better recall on translated content too,
+    a first build about twice as long); `kb.build.sentences`."""
     site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
     translations_dir: Path = field(default_factory=lambda: WEB_DATA / "translations")
     courses_dir: Path = Path("courses")
@@ -50,6 +54,8 @@ class Settings:
             env["embedder"] = v
         if v := os.environ.get("KB_ALLOWED_HOSTS"):
             env["allowed_hosts"] = tuple(h.strip() for h in v.split(",") if h.strip())
+        if v := os.environ.get("KB_SENTENCES"):
+            env["sentences"] = v.strip()
         if v := os.environ.get("KB_COURSES"):
             env["courses_dir"] = Path(v)
         env.update({k: v for k, v in overrides.items() if v is not None})

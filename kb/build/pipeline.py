@@ -23,6 +23,7 @@ import numpy as np
 
 from kb import LANGS
 from kb.build.chunking import CHUNKER_VERSION, chunk_document
+from kb.build.sentences import SCOPES, SENTENCES_VERSION, sentences
 from kb.build.statistics import VOCABULARY_LANGS, language_means, vocabulary
 from kb.content import Document, Finding, display_path, parse_document
 from kb.corpus import Corpus, content_files, load_corpus
@@ -63,8 +64,11 @@ class BuildReport:
     manifest: Manifest
     findings: list[Finding]
     embedded: int = 0
+    """Chunks embedded by this build (the others came from the embedding cache)."""
     reused: int = 0
     seconds: float = 0.0
+    sentences: int = 0
+    """Sentences of untranslated sections embedded by this build (`kb.build.sentences`)."""
 
     @property
     def skipped(self) -> list[str]:
@@ -75,9 +79,9 @@ class BuildReport:
         return self.manifest.held_back
 
 
-def fingerprint(content_dir: Path, embedder_id: str) -> str:
+def fingerprint(content_dir: Path, embedder_id: str, sentences: str = "untranslated") -> str:
     """Hash of every content file and of what shapes the index, to tell a stale index from a fresh one."""
-    h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{embedder_id}".encode())
+    h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{SENTENCES_VERSION}:{sentences}:{embedder_id}".encode())
     files, refused = content_files(Path(content_dir))  # the files the build may read, and the links it refuses
     for path in files:
         h.update(str(path.relative_to(content_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -95,7 +99,7 @@ def is_stale(settings: Settings) -> bool:
         return not isinstance(exc, DamagedIndexError)
     if manifest is None or manifest.embedder != settings.embedder:
         return True
-    return manifest.fingerprint != fingerprint(settings.content_dir, settings.embedder)
+    return manifest.fingerprint != fingerprint(settings.content_dir, settings.embedder, settings.sentences)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, *, progress: bool | None = None,
@@ -107,8 +111,10 @@ def build_index(settings: Settings, embedder: Embedder | None = None, *, progres
     embedder = embedder or get_embedder(settings.embedder)
     if embedder.id != settings.embedder:
         raise BuildError(f"embedder '{embedder.id}' given, but settings name '{settings.embedder}'")
+    if settings.sentences not in SCOPES:
+        raise BuildError(f"KB_SENTENCES: '{settings.sentences}' is not one of {', '.join(SCOPES)}")
     with build_lock(settings.index_dir, wait):
-        stamp = fingerprint(settings.content_dir, embedder.id)
+        stamp = fingerprint(settings.content_dir, embedder.id, settings.sentences)
         corpus = corpus or load_corpus(settings.content_dir)
         writer = BuildWriter(settings.index_dir, embedder.dim)
         try:
@@ -116,8 +122,13 @@ def build_index(settings: Settings, embedder: Embedder | None = None, *, progres
             if not docs:
                 raise BuildError(f"nothing to index in {settings.content_dir}: no module file without errors")
             chunks = [c for d in docs for c in chunk_document(d, embedder.token_count, embedder.max_tokens)]
-            vectors, embedded, reused = _embed(settings.index_dir, embedder, chunks, progress)
+            vectors, embedded, reused = _embed(settings.index_dir, embedder, [c.text for c in chunks], progress)
+            pieces = sentences(chunks, settings.sentences)  # `kb.build.sentences`
+            sentence_vectors, sentences_embedded, _ = _embed(settings.index_dir, embedder, [t for _, t in pieces],
+                                                             progress, "sentence")
             _write(writer, corpus, docs, chunks, vectors)
+            writer.add_sentences(np.array([i for i, _ in pieces], dtype=np.int64), sentence_vectors,
+                                 [chunks[i].lang for i, _ in pieces])
             manifest = writer.publish(Manifest(
                 format=FORMAT, build_id="", embedder=embedder.id, dim=embedder.dim, vectors="",
                 chunks=len(chunks), documents=len(docs), sections=sum(len(d.sections) for d in docs),
@@ -126,7 +137,8 @@ def build_index(settings: Settings, embedder: Embedder | None = None, *, progres
         except BaseException:
             writer.abort()
             raise
-    return BuildReport(manifest, corpus.findings, embedded, reused, time.perf_counter() - started)
+    return BuildReport(manifest, corpus.findings, embedded, reused, time.perf_counter() - started,
+                       sentences_embedded)
 
 
 def warm(settings: Settings, embedder: Embedder) -> None:
@@ -183,19 +195,20 @@ def _in_content(corpus: Corpus, text: str) -> str:
     return text.replace(display_path(corpus.root) + os.sep, "")
 
 
-def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
-           progress: bool | None) -> tuple[np.ndarray, int, int]:
+def _embed(index_dir: Path, embedder: Embedder, texts: list[str], progress: bool | None,
+           unit: str = "chunk") -> tuple[np.ndarray, int, int]:
+    """Passage vectors of `texts` in order, from the cache or embedded (and cached): (matrix, embedded, reused)."""
     cache = EmbeddingCache(index_dir / "cache.sqlite")
     try:
-        hashes = [text_hash(c.text) for c in chunks]
+        hashes = [text_hash(t) for t in texts]
         known = cache.get_many(embedder.id, hashes)
-        todo = [(h, c.text) for h, c in zip(hashes, chunks, strict=True) if h not in known]
+        todo = [(h, t) for h, t in zip(hashes, texts, strict=True) if h not in known]
         todo = list(dict((h, t) for h, t in todo).items())
         # longest first, so that each batch holds texts of about one length: an engine that batches pads each
         # batch to its longest text (9% more passages/s with onnxruntime over guidelines/), and the progress
         # estimate errs long, not short
         todo.sort(key=lambda item: -embedder.token_count(item[1]))
-        with _progress(len(todo), progress) as bar:
+        with _progress(len(todo), progress, unit) as bar:
             batch = getattr(embedder, "batch_size", BATCH)  # an engine that batches well asks for more
             for start in range(0, len(todo), batch):
                 part = todo[start:start + batch]
@@ -205,32 +218,32 @@ def _embed(index_dir: Path, embedder: Embedder, chunks: list[Chunk],
                 known.update(fresh)
                 bar.update(len(part))
         matrix = np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), np.float32)
-        return matrix.astype(np.float32), len(todo), len(chunks) - len(todo)
+        return matrix.astype(np.float32), len(todo), len(texts) - len(todo)
     finally:
         cache.close()
 
 
 @contextmanager
-def _progress(total: int, enabled: bool | None) -> Iterator[Any]:
+def _progress(total: int, enabled: bool | None, unit: str = "chunk") -> Iterator[Any]:
     """A progress bar on a terminal; without one (a service, a log file) and unless turned off, a log line with
     counts, rate and an estimate every few seconds, so that a long first build is visibly alive."""
     from tqdm import tqdm
 
     if enabled is None and not sys.stderr.isatty() and total:
-        yield _ProgressLog(total)
+        yield _ProgressLog(total, unit)
         return
     show = sys.stderr.isatty() if enabled is None else enabled
-    with tqdm(total=total, desc="embedding", unit="chunk", disable=not show or total == 0) as bar:
+    with tqdm(total=total, desc="embedding", unit=unit, disable=not show or total == 0) as bar:
         yield bar
 
 
 class _ProgressLog:
     EVERY = 5.0
 
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
+    def __init__(self, total: int, unit: str = "chunk") -> None:
+        self.total, self.done, self.unit = total, 0, unit
         self.started = self.last = time.monotonic()
-        print(f"embedding {total} chunks", file=sys.stderr, flush=True)
+        print(f"embedding {total} {unit}s", file=sys.stderr, flush=True)
 
     def update(self, n: int) -> None:
         self.done += n
@@ -240,8 +253,8 @@ class _ProgressLog:
         self.last = now
         rate = self.done / max(now - self.started, 1e-9)
         left = (self.total - self.done) / rate if rate else float("inf")
-        print(f"embedding: {self.done}/{self.total} chunks ({100 * self.done / self.total:.0f}%), "
-              f"{rate:.1f} chunks/s, " + (f"about {left:.0f} s left" if self.done < self.total else "done"),
+        print(f"embedding: {self.done}/{self.total} {self.unit}s ({100 * self.done / self.total:.0f}%), "
+              f"{rate:.1f} {self.unit}s/s, " + (f"about {left:.0f} s left" if self.done < self.total else "done"),
               file=sys.stderr, flush=True)
 
 

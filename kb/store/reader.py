@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import zipfile
 from collections import defaultdict
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +19,7 @@ from kb.store.errors import DamagedIndexError, IndexUnavailableError
 from kb.store.manifest import MANIFEST, Manifest, read_manifest_file, verify_files
 from kb.store.rows import Chunk, DocumentRow, FindingRow, RecommendationRow, SectionRow
 from kb.store.vectors import backend
-from kb.store.writer import CALIBRATION, KEYWORD_FIELDS
+from kb.store.writer import CALIBRATION, KEYWORD_FIELDS, SENTENCES
 
 GLOSSARY = "glossary.yaml"
 
@@ -52,6 +53,8 @@ class BuildReader:
                                         if k.startswith("mean_")}
             except (OSError, ValueError) as exc:
                 raise DamagedIndexError(build / CALIBRATION, f"unreadable calibration statistics ({exc})") from None
+        self.sentences = _read_sentences(build / SENTENCES, self.manifest.dim, self.chunks)
+        """Per language, (chunk ids, sentence vectors) of the sentences of untranslated sections."""
 
     @classmethod
     def open_current(cls, index_dir: Path, verify: bool = True) -> BuildReader:
@@ -114,6 +117,14 @@ class BuildReader:
         keep = ids[0] >= 0
         return scores[0][keep].tolist(), ids[0][keep].tolist()
 
+    def sentence_dense(self, lang: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(inner products with every sentence vector of one language, the chunk id of each); empty when the
+        language has none. A few sentences per untranslated section: a product, not an index, is the search."""
+        ids, vectors = self.sentences.get(lang, (np.zeros(0, np.int64), None))
+        if vectors is None or not len(ids):
+            return np.zeros(0, np.float32), ids
+        return vectors @ vector.reshape(-1).astype(np.float32), ids
+
     def vector_count(self, lang: str) -> int:
         index = self.vectors.get(lang)
         return index.count() if index is not None else 0
@@ -166,3 +177,24 @@ class BuildReader:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+
+def _read_sentences(path: Path, dim: int, chunks: dict[int, Chunk]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The sentence vectors of a build (`BuildWriter.add_sentences`), checked against its chunks; none when the
+    build has no such file."""
+    if not path.is_file():
+        return {}
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            for key in (k for k in stored.files if k.startswith("chunks_")):
+                lang = key.removeprefix("chunks_")
+                ids, vectors = stored[key], stored[f"vectors_{lang}"]
+                if vectors.shape != (len(ids), dim):
+                    raise ValueError(f"{lang}: {len(ids)} chunk ids against vectors of shape {vectors.shape}")
+                if any(chunks.get(i) is None or chunks[i].lang != lang for i in ids.tolist()):
+                    raise ValueError(f"{lang}: a sentence of no chunk of that language")
+                out[lang] = (ids.astype(np.int64), vectors.astype(np.float32))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DamagedIndexError(path, f"unreadable sentence vectors ({exc})") from None
+    return out

@@ -43,6 +43,9 @@ CREATE VIRTUAL TABLE keywords USING fts5(title, heading, body, exact, lang UNIND
 CALIBRATION = "calibration.npz"
 """Per-language mean passage vectors (`mean_<lang>`), which search subtracts so that cosines compare across
 languages (kb.calibration)."""
+SENTENCES = "sentences.npz"
+"""Per language, the vectors of the sentences of untranslated sections (`vectors_<lang>`) and the chunk each
+belongs to (`chunks_<lang>`): search adds a chunk's best sentence to its score (kb.build.sentences)."""
 KEYWORD_FIELDS = ("title", "heading", "body", "exact")
 """The FTS5 columns, in order: module title, heading path, body (all folded tokens), and the accented words of
 heading and body as written."""
@@ -110,6 +113,16 @@ class BuildWriter:
 
     def add_calibration(self, means: dict[str, np.ndarray]) -> None:
         np.savez(self.tmp / CALIBRATION, **{f"mean_{lang}": v.astype(np.float32) for lang, v in means.items()})
+
+    def add_sentences(self, chunk_ids: np.ndarray, vectors: np.ndarray, langs: list[str]) -> None:
+        """Sentence vectors, each with the id of its chunk and the chunk's language; none is an empty file."""
+        by_lang = np.array(langs)
+        arrays = {}
+        for lang in sorted(set(langs)):
+            mask = by_lang == lang
+            arrays[f"chunks_{lang}"] = chunk_ids[mask].astype(np.int64)
+            arrays[f"vectors_{lang}"] = vectors[mask].astype(np.float32)
+        np.savez(self.tmp / SENTENCES, **arrays)
 
     def add_vectors(self, lang: str, ids: np.ndarray, vectors: np.ndarray) -> None:
         index = self.backend(self.dim)
