@@ -40,11 +40,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm == 0, 1, norm)
 
 
-def _centred_norms(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
-    """|v - m| of unit vectors v: sqrt(1 - 2 v·m + |m|²)."""
-    if mean is None:
-        return np.ones(len(vectors), np.float32)
-    return np.sqrt(np.maximum(1 - 2 * (vectors @ mean) + float(mean @ mean), 1e-12)).astype(np.float32)
+def _centred_norms(dots: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """|v - m| of unit vectors v from their inner products with m: sqrt(1 - 2 v·m + |m|²)."""
+    return np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12)).astype(np.float32)
 
 
 class Calibration:
@@ -63,9 +61,10 @@ class Calibration:
             if mean is None or n == 0:
                 continue
             dots, ids = reader.dense(L, mean, n)
-            self.norms[ids] = np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12))
-        self.sentence_norms = {L: _centred_norms(v, self.means.get(L)) for L, (_, v) in reader.sentences.items()}
-        self.sentence_weight = SENTENCE_WEIGHT if reader.sentences else 0.0
+            self.norms[ids] = _centred_norms(dots, mean)
+        self.sentence_norms = {L: _centred_norms(v @ self.means[L], self.means[L]) if L in self.means
+                               else np.ones(len(v), np.float32) for L, (_, v) in reader.sentences.items()}
+        self.sentence_weight = SENTENCE_WEIGHT
         self.size = size
         self.debias = True
         """Take away the mean lift of a language's chunks that have sentences, per query: the best of several
