@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 
 from kb.build import build_index
 from kb.runtime import open_searcher
+from kb.search import ABSENT_LIFT
 from kb.settings import Settings
 from kb.store import BuildReader
 
@@ -116,6 +117,30 @@ def test_the_mixed_list_counts_more_only_when_its_first_sections_include_one_mis
     assert boosted[0][0] == plain[0][0] == "thyroid-rai" and boosted[0][2] > plain[0][2]
     assert ranked("chuẩn độ opioid", 3.0)[0][:2] == ranked("chuẩn độ opioid", 0.0)[0][:2] == ("cancer-pain",
                                                                                             "titration")
+
+
+def test_a_section_the_query_language_lacks_is_lifted_and_a_translated_one_never(zh_only, searcher,
+                                                                              embedder) -> None:  # noqa: ANN001
+    """`ABSENT_LIFT`: a question the Chinese-only module answers (keep away from pregnant women after radioactive
+    iodine) finds it among the first two with the lift, and not among the first three without; within a module
+    translated in full, the lift changes no ranking and no score."""
+    def ranked(s, query: str, lift: float, module: str | None = None) -> list[tuple[str, str, str, float]]:  # noqa: ANN001
+        s.absent_lift = lift
+        s._cache.clear()  # noqa: SLF001
+        return [(r.module, r.section, r.lang, r.score) for r in s.search(query, module=module, k=10).results]
+
+    zh = open_searcher(zh_only[0], embedder)
+    lifted, plain = (ranked(zh, "how long to stay away from pregnant women", lift) for lift in (0.06, 0.0))
+    gold = ("thyroid-rai", "radiation-safety", "zh")
+    assert gold in [r[:3] for r in lifted[:2]] and gold not in [r[:3] for r in plain[:3]]
+    assert all(len(langs) == len(searcher.langs) for (m, _), langs in searcher.section_langs.items()
+               if m == "liver-tace")
+    try:
+        for query in ("how long to stay away from pregnant women", "theo dõi sau điều trị", "肝癌 分期", "TACE"):
+            assert ranked(searcher, query, 0.06, "liver-tace") == ranked(searcher, query, 0.0, "liver-tace"), query
+    finally:
+        searcher.absent_lift = ABSENT_LIFT
+        searcher._cache.clear()  # noqa: SLF001
 
 
 def test_calibration_is_rebuilt_when_content_changes(zh_only) -> None:  # noqa: ANN001
@@ -276,13 +301,14 @@ def test_headings_mark_the_querys_words(searcher, http) -> None:  # noqa: ANN001
 
 
 def test_each_languages_dense_list_keeps_the_models_own_order(searcher, embedder) -> None:  # noqa: ANN001
-    """Within one language the raw cosine ranks (kb.search.RAW_WITHIN); the centred cosine, which reorders
-    passages by their distance from the language mean, only weighs languages and ranks the mixed list."""
+    """Within one language the raw cosine ranks (kb.search.RAW_WITHIN), with the chunk's best sentence counted in;
+    the centred cosine, which reorders passages by their distance from the language mean, only weighs languages
+    and ranks the mixed list."""
     vector = embedder.embed_queries(["dose of doxorubicin in TACE"])
     ranked = searcher._raw_list(vector, "en", None, 10, None)  # noqa: SLF001
     chunks = [cid for _, _, cid in ranked]
-    scores, ids = searcher.index.dense("en", vector.reshape(-1), searcher.index.vector_count("en"))
-    raw = dict(zip(ids, scores, strict=True))  # the raw inner products the vector index returns
+    ids, scores = searcher.calibration.scores(vector, None, ["en"], centred=False)["en"]
+    raw = dict(zip(ids.tolist(), scores.tolist(), strict=True))  # raw inner products, sentences counted in
     assert chunks and all(raw[a] >= raw[b] for a, b in zip(chunks, chunks[1:], strict=False))
 
 
