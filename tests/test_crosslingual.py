@@ -321,3 +321,22 @@ def test_vietnamese_highlights_mark_words_not_syllables(searcher) -> None:  # no
     assert "điều trị" in marks
     assert "trị" not in marks and "điều" not in marks
 
+
+
+def test_centred_scores_from_the_raw_inner_products_equal_a_search_with_the_centred_query(searcher,
+                                                                                       embedder) -> None:  # noqa: ANN001
+    """`Calibration.scores` derives centred cosines from the raw inner products (p.(q - c) = p.q - p.c, with p.c
+    kept from the build), so one search per language serves the centred and the raw lists; a centre with nothing
+    kept (`query_means`, the bench's experiment) searches with the centred query itself: both agree."""
+    import copy
+
+    cal = searcher.calibration
+    direct = copy.copy(cal)
+    vector = embedder.embed_queries(["dose of doxorubicin in TACE"])
+    for asked in ("en", "zh", "vi"):
+        direct.query_means = {asked: cal.means[asked]}
+        derived, searched = cal.scores(vector, asked), direct.scores(vector, asked)
+        for L in derived:
+            a = dict(zip(*(x.tolist() for x in derived[L]), strict=True))
+            b = dict(zip(*(x.tolist() for x in searched[L]), strict=True))
+            assert a.keys() == b.keys() and max(abs(a[k] - b[k]) for k in a) < 1e-5

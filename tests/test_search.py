@@ -68,7 +68,7 @@ def test_module_filter(searcher) -> None:  # noqa: ANN001
 def test_snippet_highlights_point_at_matched_words(searcher) -> None:  # noqa: ANN001
     r = searcher.search("ung thu gan", lang="vi").results[0]
     marked = [r.snippet[s:e].lower() for s, e in r.highlights]
-    assert marked and all(m in ("ung", "thư", "gan") for m in marked)
+    assert marked and all(set(m.split()) <= {"ung", "thư", "gan"} for m in marked)  # `ung thư` is one word
 
 
 def test_answers_are_cached(searcher) -> None:  # noqa: ANN001

@@ -1,5 +1,6 @@
-"""Sentence vectors of untranslated sections: which sections get them, how text is cut, what the build writes, how a
-damaged file is refused, and that a translation arriving drops them (`kb.build.sentences`, `kb.calibration`)."""
+"""Sentence vectors: which sections get them (every one by default, or untranslated ones only), how text is cut, what
+the build writes, how a damaged file is refused, and that a translation arriving drops them where only untranslated
+sections get them (`kb.build.sentences`, `kb.calibration`)."""
 
 from __future__ import annotations
 
@@ -44,20 +45,22 @@ def test_a_one_sentence_chunk_gets_no_sentence_vectors_and_all_covers_translated
     chunks = [chunk("m", "en", "a", "One sentence only here."),
               chunk("m", "zh", "b", "第一句话写在这里，说明剂量。第二句话写在这里，说明间隔。"),
               chunk("m", "vi", "b", "Câu thứ nhất ở đây. Câu thứ hai ở đây.")]
-    assert [i for i, _ in sentences(chunks)] == [1, 1, 2, 2]
-    chunks.append(chunk("m", "en", "a2", "Two sentences are here. And here is the second."))
-    assert len(sentences(chunks, "all")) == 4 + 2
+    assert [i for i, _ in sentences(chunks, "untranslated")] == [1, 1, 2, 2]
+    chunks += [chunk("m", L, "c", "Two sentences are here. And here is the second.") for L in ("en", "zh", "vi")]
+    assert len(sentences(chunks, "untranslated")) == 4  # section c is in every language
+    assert len(sentences(chunks)) == len(sentences(chunks, "all")) == 4 + 3 * 2  # the default: every section
 
 
 @pytest.fixture
 def partial(tmp_path: Path, settings: Settings, embedder: Embedder) -> Settings:
-    """The fixture guidelines plus a module in Chinese only, built (the session index's embedding cache reused)."""
+    """The fixture guidelines plus a module in Chinese only, built with the sentences of untranslated sections only
+    (the session index's embedding cache reused)."""
     content = tmp_path / "guidelines"
     shutil.copytree(settings.content_dir, content)
     shutil.copytree(FIXTURES.parent / "zh-only" / "thyroid-rai", content / "thyroid-rai")
     (tmp_path / "index").mkdir()
     shutil.copyfile(settings.index_dir / "cache.sqlite", tmp_path / "index" / "cache.sqlite")
-    s = Settings(content_dir=content, index_dir=tmp_path / "index")
+    s = Settings(content_dir=content, index_dir=tmp_path / "index", sentences="untranslated")
     build_index(s, embedder, progress=False)
     return s
 
@@ -73,6 +76,15 @@ def test_the_build_embeds_sentences_of_untranslated_sections_only(partial: Setti
     assert not {m for m, _ in held} & {"liver-tace"}  # translated in full: none
 
 
+def test_by_default_every_section_of_more_than_one_sentence_gets_them(partial: Settings, embedder: Embedder) -> None:
+    everything = replace(partial, sentences=Settings().sentences)
+    build_index(everything, embedder, progress=False)
+    reader = BuildReader.open_current(everything.index_dir)
+    held = {reader.chunks[i].module for L in reader.sentences for i in reader.sentences[L][0].tolist()}
+    assert Settings().sentences == "all"
+    assert {"liver-tace", "cancer-pain", "thyroid-rai"} <= held  # translated modules too
+
+
 def test_the_module_removed_drops_its_sentences(partial: Settings, embedder: Embedder) -> None:
     shutil.rmtree(partial.content_dir / "thyroid-rai")
     build_index(partial, embedder, progress=False)
@@ -84,7 +96,7 @@ def test_the_module_removed_drops_its_sentences(partial: Settings, embedder: Emb
 def test_the_scope_is_part_of_the_fingerprint_and_a_bad_one_is_refused(partial: Settings,
                                                                        embedder: Embedder) -> None:
     assert not is_stale(partial)
-    assert is_stale(replace(partial, sentences="all"))
+    assert is_stale(replace(partial, sentences="all")) and is_stale(replace(partial, sentences=Settings().sentences))
     with pytest.raises(BuildError, match="KB_SENTENCES"):
         build_index(replace(partial, sentences="some"), embedder, progress=False)
 

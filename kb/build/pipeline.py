@@ -68,7 +68,7 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     sentences: int = 0
-    """Sentences of untranslated sections embedded by this build (`kb.build.sentences`)."""
+    """Sentences embedded by this build (the others came from the embedding cache; `kb.build.sentences`)."""
 
     @property
     def skipped(self) -> list[str]:
@@ -79,7 +79,7 @@ class BuildReport:
         return self.manifest.held_back
 
 
-def fingerprint(content_dir: Path, embedder_id: str, sentences: str = "untranslated") -> str:
+def fingerprint(content_dir: Path, embedder_id: str, sentences: str = SCOPES[0]) -> str:
     """Hash of every content file and of what shapes the index, to tell a stale index from a fresh one."""
     h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{SENTENCES_VERSION}:{sentences}:{embedder_id}".encode())
     files, refused = content_files(Path(content_dir))  # the files the build may read, and the links it refuses

@@ -54,7 +54,7 @@ class BuildReader:
             except (OSError, ValueError) as exc:
                 raise DamagedIndexError(build / CALIBRATION, f"unreadable calibration statistics ({exc})") from None
         self.sentences = _read_sentences(build / SENTENCES, self.manifest.dim, self.chunks)
-        """Per language, (chunk ids, sentence vectors) of the sentences of untranslated sections."""
+        """Per language, (chunk ids, sentence vectors) of the sentences the build embedded (`kb.build.sentences`)."""
 
     @classmethod
     def open_current(cls, index_dir: Path, verify: bool = True) -> BuildReader:
@@ -119,7 +119,8 @@ class BuildReader:
 
     def sentence_dense(self, lang: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(inner products with every sentence vector of one language, the chunk id of each); empty when the
-        language has none. A few sentences per untranslated section: a product, not an index, is the search."""
+        language has none. About seven sentences a chunk (5,342 for the shipped corpus's 742 chunks, 8 MB of float32):
+        a product, not an index, is the search."""
         ids, vectors = self.sentences.get(lang, (np.zeros(0, np.int64), None))
         if vectors is None or not len(ids):
             return np.zeros(0, np.float32), ids

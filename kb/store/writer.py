@@ -44,8 +44,8 @@ CALIBRATION = "calibration.npz"
 """Per-language mean passage vectors (`mean_<lang>`), which search subtracts so that cosines compare across
 languages (kb.calibration)."""
 SENTENCES = "sentences.npz"
-"""Per language, the vectors of the sentences of untranslated sections (`vectors_<lang>`) and the chunk each
-belongs to (`chunks_<lang>`): search adds a chunk's best sentence to its score (kb.build.sentences)."""
+"""Per language, the vectors of the sentences the build embeds (`vectors_<lang>`) and the chunk each belongs to
+(`chunks_<lang>`): search adds a chunk's best sentence to its score (kb.build.sentences)."""
 KEYWORD_FIELDS = ("title", "heading", "body", "exact")
 """The FTS5 columns, in order: module title, heading path, body (all folded tokens), and the accented words of
 heading and body as written."""
