@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -178,6 +179,8 @@ def build_numbers(content: Path, work: Path, embedder, bare: dict) -> dict:  # n
     t = time.perf_counter()
     edit_report = build_index(settings, embedder, progress=False)
     edit = time.perf_counter() - t
+    settings = replace(settings, sentences=Settings().sentences)  # what is served and searched: the default index
+    build_index(settings, embedder, progress=False)
     return {"chunks": len(chunks), "bare_pps": bare, "bare_single": bare_single, "bare_batch": bare_batch,
             "full_pps": full, "ratio": full / bare,
             "edit_seconds": edit, "edit_embedded": edit_report.embedded, "settings": settings}
