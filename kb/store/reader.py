@@ -59,6 +59,8 @@ class BuildReader:
         for lang, (ids, vectors) in self.sentences.items():  # searched like the chunks: see `sentence_dense`
             self._sentence_index[lang] = cls(self.manifest.dim)
             self._sentence_index[lang].add(np.arange(len(ids), dtype=np.int64), vectors)
+            # the index's own copy stands in for the file's (8 MB for the shipped corpus, held once)
+            self.sentences[lang] = (ids, self._sentence_index[lang].rows())
 
     @classmethod
     def open_current(cls, index_dir: Path, verify: bool = True) -> BuildReader:

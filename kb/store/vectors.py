@@ -30,6 +30,11 @@ class VectorIndex(Protocol):
 
     def count(self) -> int: ...
 
+    def rows(self) -> np.ndarray:
+        """The stored vectors in the order they were added, (count, dim) float32, read-only, without a copy where
+        the backend can (the reader keeps a build's sentence vectors only here)."""
+        ...
+
 
 class FaissFlatIndex:
     """Exact inner-product search with FAISS: at a few thousand chunks a flat index answers in microseconds and
@@ -65,6 +70,17 @@ class FaissFlatIndex:
 
     def count(self) -> int:
         return int(self._index.ntotal)
+
+    def rows(self) -> np.ndarray:
+        """A view of the flat index's own storage: valid while this object lives."""
+        import faiss
+
+        flat = faiss.downcast_index(self._index.index)
+        if flat.ntotal == 0:
+            return np.zeros((0, flat.d), np.float32)
+        view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+        view.flags.writeable = False
+        return view
 
     @classmethod
     def load(cls, path: Path, dim: int) -> FaissFlatIndex:
