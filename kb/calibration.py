@@ -56,28 +56,25 @@ class Calibration:
         self.centres = {L: _unit(m) for L, m in self.means.items()}
         self.counts = {L: reader.vector_count(L) for L in reader.vectors}
         size = max(reader.chunks, default=-1) + 1
-        self.norms = np.ones(size, np.float32)  # |p - m| per chunk id
-        for L, n in self.counts.items():
-            mean = self.means.get(L)
-            if mean is None or n == 0:
-                continue
-            dots, ids = reader.dense(L, mean, n)
-            self.norms[ids] = _centred_norms(dots, mean)
-        self.sentence_norms = {L: _centred_norms(v @ self.means[L], self.means[L]) if L in self.means
-                               else np.ones(len(v), np.float32) for L, (_, v) in reader.sentences.items()}
         # Every vector's inner product with every centre a query can be centred on (a language's mean, or the mean
         # of them for a query of no known language): then a query's centred cosines follow from its raw inner
         # products, p.(q - c) = p.q - p.c, and one search per language serves both the centred scores (which
-        # weigh languages) and the raw ones (which rank within one, `kb.search.RAW_WITHIN`).
+        # weigh languages) and the raw ones (which rank within one, `kb.search.RAW_WITHIN`). The products with a
+        # language's own mean also give its passages' centred norms.
         self.query_centres = self._query_centres()
         self.centres_at: dict[str | None, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self.norms = np.ones(size, np.float32)  # |p - m| per chunk id
         for key, centre in self.query_centres.items():
             at = np.zeros(size, np.float32)
             for L, n in self.counts.items():
                 if n:
                     dots, ids = reader.dense(L, centre, n)
                     at[ids] = dots
-            self.centres_at[key] = (at, {L: v @ centre for L, (_, v) in reader.sentences.items()})
+                    if key == L:
+                        self.norms[ids] = _centred_norms(dots, centre)
+            self.centres_at[key] = (at, {L: reader.sentence_dense(L, centre)[0] for L in reader.sentences})
+        self.sentence_norms = {L: _centred_norms(self.centres_at[L][1][L], self.means[L]) if L in self.means
+                               else np.ones(len(ids), np.float32) for L, (ids, _) in reader.sentences.items()}
         self._last = threading.local()  # this thread's last query's raw inner products, per language
         self.sentence_weight = SENTENCE_WEIGHT
         self.size = size

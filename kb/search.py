@@ -335,7 +335,7 @@ class Searcher:
                        share * self.per_language_share) for L, (ranked, _, _) in dense.items()]
             if self.pool_share:
                 pool = self._pool(dense, module, depth, asked_in)
-                absent = any(asked_in not in self.section_langs.get(p[:2], []) for p in pool[:self.pool_absent_top])
+                absent = self._absent(pool[:self.pool_absent_top], asked_in)
                 lists.append((None, pool, share * self.pool_share * (1 + self.pool_absent_boost * absent)))
         if mode in ("hybrid", "keyword"):
             exact = exact_tokens(read) if self.exact_keywords else []
@@ -520,9 +520,10 @@ class Searcher:
         return self._sections_of(every[top].tolist(), module, allowed)
 
     def _absent(self, sections: list, asked_in: str | None) -> bool:
-        """Whether any of these (module, section, ...) is missing in the query's language."""
-        return asked_in is not None and any(asked_in not in self.section_langs.get(tuple(p[:2]), [asked_in])
-                                            for p in sections)
+        """Whether any of these (module, section, ...) is missing in the query's language; for a query of no known
+        language every section is (the mixed list's boost fires; the lift, added to every language alike, then
+        changes no weight and no order)."""
+        return any(asked_in not in self.section_langs.get(tuple(p[:2]), []) for p in sections)
 
     def _pool(self, dense: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]],
               module: str | None, depth: int, asked_in: str | None = None) -> list[tuple[str, str, int]]:

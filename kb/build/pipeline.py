@@ -23,7 +23,7 @@ import numpy as np
 
 from kb import LANGS
 from kb.build.chunking import CHUNKER_VERSION, chunk_document
-from kb.build.sentences import SCOPES, SENTENCES_VERSION, sentences
+from kb.build.sentences import SENTENCES_VERSION, sentences
 from kb.build.statistics import VOCABULARY_LANGS, language_means, vocabulary
 from kb.content import Document, Finding, display_path, parse_document
 from kb.corpus import Corpus, content_files, load_corpus
@@ -31,7 +31,7 @@ from kb.embedders import Embedder, get_embedder
 from kb.errors import KbError
 from kb.glossary import GLOSSARY_FILE
 from kb.markdown import notes_html, render_html
-from kb.settings import Settings
+from kb.settings import SENTENCE_SCOPES, Settings
 from kb.store import (
     FORMAT,
     BuildWriter,
@@ -79,7 +79,7 @@ class BuildReport:
         return self.manifest.held_back
 
 
-def fingerprint(content_dir: Path, embedder_id: str, sentences: str = SCOPES[0]) -> str:
+def fingerprint(content_dir: Path, embedder_id: str, sentences: str = SENTENCE_SCOPES[0]) -> str:
     """Hash of every content file and of what shapes the index, to tell a stale index from a fresh one."""
     h = hashlib.sha256(f"{FORMAT}:{CHUNKER_VERSION}:{SENTENCES_VERSION}:{sentences}:{embedder_id}".encode())
     files, refused = content_files(Path(content_dir))  # the files the build may read, and the links it refuses
@@ -111,8 +111,8 @@ def build_index(settings: Settings, embedder: Embedder | None = None, *, progres
     embedder = embedder or get_embedder(settings.embedder)
     if embedder.id != settings.embedder:
         raise BuildError(f"embedder '{embedder.id}' given, but settings name '{settings.embedder}'")
-    if settings.sentences not in SCOPES:
-        raise BuildError(f"KB_SENTENCES: '{settings.sentences}' is not one of {', '.join(SCOPES)}")
+    if settings.sentences not in SENTENCE_SCOPES:
+        raise BuildError(f"KB_SENTENCES: '{settings.sentences}' is not one of {', '.join(SENTENCE_SCOPES)}")
     with build_lock(settings.index_dir, wait):
         stamp = fingerprint(settings.content_dir, embedder.id, settings.sentences)
         corpus = corpus or load_corpus(settings.content_dir)

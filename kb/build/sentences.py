@@ -29,9 +29,6 @@ from kb.store.rows import Chunk
 SENTENCES_VERSION = "1"
 """Bump when the sentences change shape (which sections, how text is cut), so that fingerprints see it."""
 
-SCOPES = SENTENCE_SCOPES
-"""Which sections get sentence vectors (`Settings.sentences`)."""
-
 MIN_CHARS = 12
 """A piece shorter than this (`1.`, `a)`, a lone dose line's label) says too little to embed alone: it is joined
 to the piece after it."""
@@ -68,7 +65,7 @@ def split(body: str) -> list[str]:
     return out
 
 
-def sentences(chunks: list[Chunk], scope: str = SCOPES[0]) -> list[tuple[int, str]]:
+def sentences(chunks: list[Chunk], scope: str = SENTENCE_SCOPES[0]) -> list[tuple[int, str]]:
     """(chunk index, sentence) for the chunks that hold more than one sentence, of every section (`scope="all"`,
     the default) or of untranslated sections only (`"untranslated"`): a one-sentence chunk's own vector already
     is its sentence's."""
