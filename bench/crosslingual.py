@@ -41,7 +41,7 @@ def previous_ranking(searcher: Searcher) -> Searcher:
     old.calibration, old.restorer, old.field_weights, old.exact_keywords = cal, None, (1.0, 1.0, 1.0, 0.0), False
     old.term_modules, old.heading_list, old.pool_share, old.per_language_share = {}, False, 0.0, 1.0
     old.weak_dense_share, old.lang_temperature, old.other_disease, old.heading_match = 1.0, 0.02, 0.0, 0.0
-    old.absent_lift = 0.0
+    old.absent_lift, old.cross_keyword_share = 0.0, 1.0
     old._cache, old._vectors = type(searcher._cache)(), searcher._vectors
     return old
 

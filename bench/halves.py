@@ -1,12 +1,13 @@
 """Tune and test halves of the issue 8 sets, and switches of the ranking measured against each other in one run.
 
 The halves: XQuAD odd-numbered articles (tune) and even-numbered ones (test); `bench/queries.yaml` with
-`bench/queries-test.yaml` `split: tune` (tune) and `split: test` (test), also over the partly translated draws.
+`bench/queries-test.yaml` `split: tune` (tune) and `split: test` (test), also over the partly translated draws;
+`bench/queries-new-modules.yaml` by its own `split` (set `new`).
 Every variant is a copy of the real Searcher with attributes switched (`cal.<name>` switches the calibration), so
 each figure is the ranking the search serves, not a re-implementation. Indexes and query vectors are the ones
 `bench/retrieval.py` built for the same engine (run it first).
 
-Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,partial]
+Usage: python bench/halves.py --half test [--embedder ID] [--per-paragraph N] [--sets par,np,onco,new,partial]
        [--sentences all]
        [--variants '{"this search": {}, "previous": {"previous": 1}, "no pool": {"pool_share": 0}}']
 
@@ -59,7 +60,7 @@ def main() -> int:
     ap.add_argument("--half", choices=("tune", "test"), required=True)
     ap.add_argument("--embedder", default=Settings().embedder)
     ap.add_argument("--per-paragraph", type=int, default=None, help="XQuAD questions per paragraph (default all)")
-    ap.add_argument("--sets", default="par,np,onco,partial")
+    ap.add_argument("--sets", default="par,np,onco,new,partial")
     ap.add_argument("--sentences", choices=SENTENCE_SCOPES, default=Settings().sentences,
                     help="the bench indexes' sentence scope; another than the default builds a copy of each "
                          "(`<name>-<scope>/index`, its chunk vectors from the bench index's cache) the first time")
@@ -113,7 +114,8 @@ def main() -> int:
             where = {m: [L] for m, L in assign.items()}
             for name, attrs in variants.items():
                 told = attrs.get("told")  # "search" or "bare": told which language holds the answer
-                ranks = (xl.ranks_told_language(base, xq, where, told == "bare") if told
+                ranks = (xl.ranks_told_language(variant(base, {k: v for k, v in attrs.items() if k != "told"}), xq,
+                                                where, told == "bare") if told
                          else xl.ranks_any_language(variant(base, attrs), xq))
                 groups = xl.grouped(xq, ranks, where)
                 for g in ("answer in other language", "answer in same language", "zh, answer in other language"):
@@ -132,6 +134,15 @@ def main() -> int:
             first = tops if first is None else first
             rows[name][f"oncology, top-10 lists unlike the first column's (n={len(forms)})"] = str(
                 sum(a != b for a, b in zip(tops, first, strict=True)))
+    if "new" in sets:
+        base = searcher(ROOT / "guidelines", work / "oncology" / "index")
+        nq = xl.load_queries(here / "queries-new-modules.yaml", args.half)
+        accented = [q for q in nq if q[1] != "vi" or xl.strip_marks(q[0]) != q[0]]
+        for name, attrs in variants.items():
+            v = variant(base, attrs)
+            rows[name][f"new modules, no filter (n={len(nq)})"] = cell(xl.ranks_any_language(v, nq))
+            rows[name][f"new modules, Vietnamese accented, folded (n={len(xl.folded(accented))})"] = cell(
+                xl.ranks_any_language(v, xl.folded(accented)))
     if "partial" in sets:
         pooled: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         with tempfile.TemporaryDirectory() as tmp:

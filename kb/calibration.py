@@ -6,7 +6,8 @@ cosine, or weighting languages by their best raw cosine, hides content that exis
 each language's mean passage vector away from its passages, and the query language's mean from the query, leaves
 mostly what the text is about ("language-specific mean removal", Libovický et al. 2020); those centred cosines
 compare across languages. The means are written at build time (`indexer.build.language_means`), so they follow
-the content.
+the content. Taking away only part of each mean (`centring` below 1) ranks passages of one language better than
+either extreme (`kb.search.LIST_CENTRING`).
 
 The query's language decides which mean is taken from the query. Script settles Chinese and accented Vietnamese;
 Latin text without diacritics is Vietnamese or English by which corpus vocabulary knows more of its words, and
@@ -41,14 +42,15 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm == 0, 1, norm)
 
 
-def _centred_norms(dots: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """|v - m| of unit vectors v from their inner products with m: sqrt(1 - 2 v·m + |m|²)."""
-    return np.sqrt(np.maximum(1 - 2 * np.asarray(dots) + float(mean @ mean), 1e-12)).astype(np.float32)
+def _centred_norms(dots: np.ndarray, centring: float, size: np.ndarray | float) -> np.ndarray:
+    """|v - c m| of unit vectors v from their inner products with m, |m|² = size: sqrt(1 - 2c v·m + c² |m|²)."""
+    return np.sqrt(np.maximum(1 - 2 * centring * np.asarray(dots) + centring ** 2 * size, 1e-12)).astype(np.float32)
 
 
 class Calibration:
-    """Language means and the norm of every centred passage, from which centred cosines follow from the raw
-    inner products the vector index returns: (q'·p - q'·m) / |p - m|, with |p - m|² = 1 - 2 p·m + |m|²."""
+    """Language means and every passage's inner product with them, from which centred cosines follow from the raw
+    inner products the vector index returns: (q'·p - a q'·m) / |p - a m|, with |p - a m|² = 1 - 2a p·m + a²|m|²,
+    q' the query less a times its centre (unit length) and a the centring."""
 
     def __init__(self, reader: BuildReader, vocab: dict[str, frozenset[str]]) -> None:
         self.reader = reader
@@ -58,23 +60,25 @@ class Calibration:
         size = max(reader.chunks, default=-1) + 1
         # Every vector's inner product with every centre a query can be centred on (a language's mean, or the mean
         # of them for a query of no known language): then a query's centred cosines follow from its raw inner
-        # products, p.(q - c) = p.q - p.c, and one search per language serves both the centred scores (which
-        # weigh languages) and the raw ones (which rank within one, `kb.search.RAW_WITHIN`). The products with a
-        # language's own mean also give its passages' centred norms.
+        # products, p.(q - a c) = p.q - a p.c for any centring a, and one search per language serves both the
+        # centred scores (which weigh languages) and the partly centred ones (which rank the lists,
+        # `kb.search.LIST_CENTRING`). The products with a language's own mean also give its passages' norms.
         self.query_centres = self._query_centres()
         self.centres_at: dict[str | None, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-        self.norms = np.ones(size, np.float32)  # |p - m| per chunk id
+        self.own_at = np.zeros(size, np.float32)  # p.m of every chunk with its own language's mean m
+        self.own_size = np.zeros(size, np.float32)  # |m|² of that mean
         for key, centre in self.query_centres.items():
             at = np.zeros(size, np.float32)
             for L, n in self.counts.items():
                 if n:
-                    dots, ids = reader.dense(L, centre, n)
+                    dots, ids = reader.inner_products(L, centre)
                     at[ids] = dots
                     if key == L:
-                        self.norms[ids] = _centred_norms(dots, centre)
+                        self.own_at[ids], self.own_size[ids] = dots, float(centre @ centre)
             self.centres_at[key] = (at, {L: reader.sentence_dense(L, centre)[0] for L in reader.sentences})
-        self.sentence_norms = {L: _centred_norms(self.centres_at[L][1][L], self.means[L]) if L in self.means
-                               else np.ones(len(ids), np.float32) for L, (ids, _) in reader.sentences.items()}
+        self.sentence_own_at = {L: self.centres_at[L][1][L] if L in self.means else np.zeros(len(ids), np.float32)
+                                for L, (ids, _) in reader.sentences.items()}
+        self._norms: dict[float, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self._last = threading.local()  # this thread's last query's raw inner products, per language
         self.sentence_weight = SENTENCE_WEIGHT
         self.size = size
@@ -95,7 +99,9 @@ class Calibration:
 
         other = copy.copy(self)
         other.means = {L: np.zeros_like(m) for L, m in self.means.items()}
-        other.norms = np.ones_like(self.norms)
+        other.own_at, other.own_size = np.zeros_like(self.own_at), np.zeros_like(self.own_size)
+        other.sentence_own_at = {L: np.zeros_like(a) for L, a in self.sentence_own_at.items()}
+        other._norms = {}
         other.sentence_weight = 0.0
         other.query_means = {}
         other.query_centres = {key: np.zeros_like(c) for key, c in self.query_centres.items()}
@@ -110,6 +116,18 @@ class Calibration:
             out[None] = np.mean(list(self.means.values()), axis=0).astype(np.float32)
         return out
 
+    def norms(self, lang: str, centring: float) -> tuple[np.ndarray, np.ndarray]:
+        """|p - c m| of every chunk (by chunk id) and of every sentence of `lang`, m the passage's language mean and
+        c the centring; kept per centring (the search uses two: 1 across languages, `kb.search.WITHIN_CENTRING`
+        within one)."""
+        kept = self._norms.get(centring)
+        if kept is None:
+            chunk = _centred_norms(self.own_at, centring, self.own_size)
+            sentences = {L: _centred_norms(at, centring, float(self.means[L] @ self.means[L]) if L in self.means
+                                           else 0.0) for L, at in self.sentence_own_at.items()}
+            kept = self._norms[centring] = chunk, sentences
+        return kept[0], kept[1].get(lang, np.ones(0, np.float32))
+
     def _raw_dots(self, lang: str, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(chunk ids, their inner products with q, sentence owners, the sentences' inner products with q) of one
         language, kept for this thread's last query: the centred and the raw scores of a search share them."""
@@ -117,7 +135,7 @@ class Calibration:
         kept = self._last.__dict__.setdefault("by_lang", {})
         if lang in kept and kept[lang][0] == key:
             return kept[lang][1]
-        dots, ids = self.reader.dense(lang, q, self.counts[lang])
+        dots, ids = self.reader.inner_products(lang, q)
         sentence_dots, owners = self.reader.sentence_dense(lang, q)
         kept[lang] = key, (np.asarray(ids, dtype=np.int64), np.asarray(dots, dtype=np.float32), owners, sentence_dots)
         return kept[lang][1]
@@ -145,19 +163,22 @@ class Calibration:
         return max(near, key=near.get) if near else None
 
     def scores(self, vector: np.ndarray, asked_in: str | None, langs: list[str] | None = None,
-               centred: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+               centring: float = 1.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, centred cosines) of every passage per language (of `langs`, default all); a query of no
-        known language (an acronym, a number) is centred on the mean of the language centres. `centred=False`:
-        plain cosines, with the sentences still counted in (the per-language lists, `kb.search.RAW_WITHIN`)."""
+        known language (an acronym, a number) is centred on the mean of the language centres. `centring` is how
+        much of the means is taken away, from the query and from the passages: 1 (centred cosines, which compare
+        across languages), 0 (the model's plain cosines), or between (`kb.search.WITHIN_CENTRING`); the sentences
+        are counted in whichever it is."""
         raw = _unit(vector.reshape(-1).astype(np.float32))
         centre, at, sentence_at = None, None, {}
-        if centred and asked_in in self.query_means:
+        if centring and asked_in in self.query_means:
             centre = self.query_means[asked_in]  # the bench's experiment: no inner products kept for it
-        elif centred and self.query_centres:
+        elif centring and self.query_centres:
             key = asked_in if asked_in in self.means else None
             centre, (at, sentence_at) = self.query_centres[key], self.centres_at[key]
-        length = float(np.linalg.norm(raw - centre)) if centre is not None else 1.0
-        q = (raw - centre) / (length or 1.0) if centre is not None else raw  # the centred query, unit length
+        length = float(np.linalg.norm(raw - centring * centre)) if centre is not None else 1.0
+        q = (raw - centring * centre) / (length or 1.0) if centre is not None else raw  # the centred query, unit
+        chunk_norms = self.norms("", centring)[0] if centre is not None else None
         out = {}
         for L, n in self.counts.items():
             if langs is not None and L not in langs:
@@ -166,27 +187,28 @@ class Calibration:
                 out[L] = (np.zeros(0, np.int64), np.zeros(0, np.float32))
                 continue
             if centre is not None and at is None:  # a centre with no inner products kept: search with it
-                dots, ids = self.reader.dense(L, q, n)
-                ids, dots = np.asarray(ids, dtype=np.int64), np.asarray(dots, dtype=np.float32)
+                dots, ids = self.reader.inner_products(L, q)
                 sentence_dots, owners = self.reader.sentence_dense(L, q)
             else:
                 ids, dots, owners, sentence_dots = self._raw_dots(L, raw)
-                if at is not None:
-                    dots = (dots - at[ids]) / length
-                    sentence_dots = (sentence_dots - sentence_at[L]) / length if L in sentence_at else sentence_dots
-            shift = float(q @ self.means[L]) if centred and L in self.means else 0.0
-            scores = (dots - shift) / self.norms[ids] if centred else dots
-            if self.sentence_weight and L in self.sentence_norms:
-                scores = self._with_sentences(L, sentence_dots, owners, shift, ids, scores, centred)
+                if at is not None:  # p.(q - c centre) / |q - c centre|
+                    dots = (dots - centring * at[ids]) / length
+                    if L in sentence_at:
+                        sentence_dots = (sentence_dots - centring * sentence_at[L]) / length
+            shift = centring * float(q @ self.means[L]) if centre is not None and L in self.means else 0.0
+            scores = (dots - shift) / chunk_norms[ids] if chunk_norms is not None else dots
+            if self.sentence_weight and L in self.sentence_own_at:
+                sentence_norms = self.norms(L, centring)[1] if centre is not None else None
+                scores = self._with_sentences(sentence_dots, owners, shift, ids, scores, sentence_norms)
             out[L] = (ids, scores)
         return out
 
-    def _with_sentences(self, lang: str, dots: np.ndarray, owners: np.ndarray, shift: float, ids: np.ndarray,
-                        scores: np.ndarray, centred: bool) -> np.ndarray:
+    def _with_sentences(self, dots: np.ndarray, owners: np.ndarray, shift: float, ids: np.ndarray,
+                        scores: np.ndarray, norms: np.ndarray | None) -> np.ndarray:
         """Chunk scores with each chunk's best sentence counted in (`SENTENCE_WEIGHT`), from the sentences' inner
-        products with the (centred) query."""
+        products with the (centred) query and their norms (None: not centred)."""
         best = np.full(self.size, -np.inf, np.float32)
-        np.maximum.at(best, owners, (dots - shift) / self.sentence_norms[lang] if centred else dots)
+        np.maximum.at(best, owners, (dots - shift) / norms if norms is not None else dots)
         w = self.sentence_weight
         lift = np.maximum(best[ids] - scores, 0)
         if self.debias:

@@ -64,6 +64,19 @@ DISEASES = "cancer types and disease concepts"
 """The glossary category (`# ---- <name>` line) whose terms are diseases, for `OTHER_DISEASE`."""
 KEYWORD_SHARE = 1.0
 """Fusion weight of each language's keyword list over every field (weighted again by `language_weights`)."""
+CROSS_KEYWORD_SHARE = 0.25
+"""The fraction of its weight that a keyword list (every field, and headings) keeps in a language other than the
+query's, in hybrid search. Words match across languages mostly by accident (an English word quoted in Vietnamese,
+a number), and the Chinese or Vietnamese list of an English question, voting for whatever holds those words,
+outvoted the dense evidence for the answer there: told which language holds it, the search put it first for
+0.796 / 0.766 of the non-parallel XQuAD tune half (A / B) with these lists, 0.806 / 0.786 without any keyword list.
+Even the glossary's forms of the query's terms in that language did not earn the whole weight back (tune halves:
+the oncology queries 0.789 -> 0.767 recall@1, partly translated answers in another language 0.544 -> 0.456). In
+keyword mode, where the words are all the evidence there is, every list keeps its weight (a Vietnamese query finds
+the Chinese side-effects section through the glossary's 便秘). Only the lists of a query of known language are
+scaled. Chosen on the tune halves (0, 0.25, 0.5, 1; keeping only numbers and capitalised names in the lists
+instead did nothing), measured on the test halves: docs/benchmarks.md, "Part of the language mean across
+languages"."""
 HEADING_SHARE = 1.0
 """Fusion weight of each language's heading-only keyword list (`kb.headings`)."""
 POOL_SHARE = 1.0
@@ -107,12 +120,21 @@ WEAK_DENSE_SHARE = 0.3
 WEAK_FLOOR = 0.232
 """Best centred cosine below which the dense lists get `WEAK_DENSE_SHARE` in the fusion. Whether a response is
 `weak` (no good match) is `kb.relevance`'s judgement over several signals, of which this cosine is one."""
-RAW_WITHIN = True
-"""Rank each language's own dense list by the raw cosine (the model's own order within a language) rather than the
-centred one; the centred cosines still weigh the languages and rank the mixed list (`_pool`). Centring divides by
-each passage's distance from its language's mean, which reorders passages within a language for no cross-language
-gain. Chosen on the tune halves (bench/halves.py): parallel XQuAD recall@1 0.897 -> 0.904, same-language answers
-+0.010-0.013, oncology 0.756 / 0.922 -> 0.767 / 0.944, answers in another language within 0.006."""
+LIST_CENTRING = 0.6
+"""How much of the language means is taken away (`kb.calibration`) from the query and the passages to rank the
+dense lists of languages other than the query's and the mixed one (`_pool`): 0 is the model's plain cosine, 1 the
+centred one, which still weighs the languages (`language_weights`) and judges a response weak. Across languages
+the plain cosine keeps the language gap and the centred one overshoots: told which language holds the answer, the
+model alone (its sentences counted in) puts the answer of a non-parallel XQuAD question in another language first
+for 0.792 / 0.775 of the tune half (splits A / B) at 0, 0.809 / 0.793 at 1, 0.829 / 0.814 at 0.6. Chosen on the
+tune halves of every set (0.3-1 for the mixed list, 0-0.7 for the language lists; one value for both, 0.6 or 0.7,
+did as well as two), measured on the test halves: docs/benchmarks.md, "Part of the language mean across
+languages"."""
+OWN_LIST_CENTRING = 0.0
+"""The same for the dense list of the query's own language: its plain cosine, the model's own order (centring
+divides by each passage's distance from its language's mean, which reorders passages for no gain; `RAW_WITHIN`
+of 2026-12-02). On the tune halves against 0.6: the oncology queries 0.778 -> 0.789 recall@1, same-language
+answers on non-parallel XQuAD +0.002 and on the partly translated corpus +0.005, nothing else moved."""
 DEPTH = 30
 """How many chunks each per-language list contributes to the fusion, whatever k is, so that a larger k lists the
 same first sections (it looked at 2k before, and k = 30 reordered the top 10). XQuAD recall@1/@5/MRR are the
@@ -223,7 +245,8 @@ class Searcher:
         self.pool_share, self.per_language_share, self.weak_dense_share = POOL_SHARE, PER_LANGUAGE_SHARE, \
             WEAK_DENSE_SHARE
         self.lang_temperature, self.heading_share, self.keyword_share = LANG_TEMPERATURE, HEADING_SHARE, KEYWORD_SHARE
-        self.raw_within = RAW_WITHIN
+        self.list_centring, self.own_list_centring = LIST_CENTRING, OWN_LIST_CENTRING
+        self.cross_keyword_share = CROSS_KEYWORD_SHARE
         self.pool_absent_boost = POOL_ABSENT_BOOST
         self.pool_absent_top = POOL_ABSENT_TOP
         self.heading_match = HEADING_MATCH
@@ -331,10 +354,13 @@ class Searcher:
                                         for L, (ranked, top, _) in dense.items()}, self.lang_temperature)
             best = max((top for _, top, _ in dense.values()), default=-1.0)
             share = self.weak_dense_share if best < WEAK_FLOOR and mode == "hybrid" else 1.0
-            lists += [(L, self._raw_list(vector, L, module, depth, allowed) if self.raw_within and ranked else ranked,
-                       share * self.per_language_share) for L, (ranked, _, _) in dense.items()]
+            ranking = (dense if self.list_centring == 1.0 else
+                       self._dense(vector, asked_in, module, depth, allowed, self.list_centring))
+            own = (self._dense(vector, asked_in, module, depth, allowed, self.own_list_centring, [asked_in])
+                   if asked_in in ranking and self.own_list_centring != self.list_centring else {})
+            lists += [(L, own.get(L, ranking[L])[0], share * self.per_language_share) for L in ranking]
             if self.pool_share:
-                pool = self._pool(dense, module, depth, asked_in)
+                pool = self._pool(ranking, module, depth, asked_in)
                 absent = self._absent(pool[:self.pool_absent_top], asked_in)
                 lists.append((None, pool, share * self.pool_share * (1 + self.pool_absent_boost * absent)))
         if mode in ("hybrid", "keyword"):
@@ -343,7 +369,8 @@ class Searcher:
                 for ranked, factor in zip(self._keyword(q, read, expansions.get(L, []), exact, L, module, depth,
                                                                       allowed),
                                           (self.keyword_share, self.heading_share), strict=False):
-                    lists.append((L, ranked, factor))
+                    accidental = mode == "hybrid" and asked_in is not None and L != asked_in
+                    lists.append((L, ranked, factor * (self.cross_keyword_share if accidental else 1.0)))
         fused: dict[tuple[str, str], float] = defaultdict(float)
         by_lang: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         best_chunk: dict[tuple[str, str, str], int] = {}
@@ -487,15 +514,16 @@ class Searcher:
         return vector
 
     def _dense(self, vector: np.ndarray, asked_in: str | None, module: str | None, depth: int,
-               allowed: set[tuple[str, str]] | None = None
+               allowed: set[tuple[str, str]] | None = None, centring: float = 1.0, langs: list[str] | None = None
                ) -> dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]]:
-        """Per language: sections by their best chunk's centred cosine, the best centred cosine, and the centred
-        cosine of every chunk looked at.
+        """Per language: sections by their best chunk's cosine with `centring` of the language means taken away,
+        the best of those cosines, and the cosine of every chunk looked at.
 
-        Centred cosines compare across languages (`kb.calibration`), so the language that holds the answer,
-        not the query's own, gets the most weight in the fusion."""
+        Centred cosines (1) compare across languages (`kb.calibration`), so the language that holds the answer,
+        not the query's own, gets the most weight in the fusion; the lists rank by `LIST_CENTRING` (the query's own
+        language's by `OWN_LIST_CENTRING`)."""
         out: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]] = {}
-        for L, (ids, scores) in self.calibration.scores(vector, asked_in).items():
+        for L, (ids, scores) in self.calibration.scores(vector, asked_in, langs, centring).items():
             if not len(ids):
                 out[L] = ([], -1.0, {})
                 continue
@@ -507,18 +535,6 @@ class Searcher:
             out[L] = (ranked, float(score_of[ranked[0][2]]) if ranked else -1.0, score_of)
         return out
 
-    def _raw_list(self, vector: np.ndarray, lang: str, module: str | None, depth: int,
-                  allowed: set[tuple[str, str]] | None) -> list[tuple[str, str, int]]:
-        """One language's sections by raw cosine (`RAW_WITHIN`), with the sections' sentences counted in
-        (`kb.calibration`): then every chunk is scored, since a sentence can lift one from below `depth`."""
-        if lang not in self.index.sentences:
-            _, ids = self.index.dense(lang, vector.reshape(-1), self.index.vector_count(lang) if module else depth)
-            return self._sections_of(ids, module, allowed)
-        every, scores = self.calibration.scores(vector, None, [lang], centred=False)[lang]
-        n = len(every) if module else min(len(every), depth)
-        top = np.argsort(-scores, kind="stable")[:n]
-        return self._sections_of(every[top].tolist(), module, allowed)
-
     def _absent(self, sections: list, asked_in: str | None) -> bool:
         """Whether any of these (module, section, ...) is missing in the query's language; for a query of no known
         language every section is (the mixed list's boost fires; the lift, added to every language alike, then
@@ -527,8 +543,8 @@ class Searcher:
 
     def _pool(self, dense: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]],
               module: str | None, depth: int, asked_in: str | None = None) -> list[tuple[str, str, int]]:
-        """One list over every language by centred cosine: a section present in one language only competes with
-        the query language's sections on equal terms (the per-language lists each rank within a language), its
+        """One list over every language by cosine (`LIST_CENTRING`): a section present in one language only
+        competes with the query language's sections (the per-language lists each rank within a language), its
         cosine lifted by `ABSENT_LIFT` when the query's language lacks it."""
         scored = sorted(((score_of[cid] + (self.absent_lift if self._absent([(m, s)], asked_in) else 0.0),
                           (m, s, cid)) for ranked, _, score_of in dense.values() for m, s, cid in ranked),

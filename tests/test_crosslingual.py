@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 
 from kb.build import build_index
 from kb.runtime import open_searcher
-from kb.search import ABSENT_LIFT
+from kb.search import ABSENT_LIFT, LIST_CENTRING
 from kb.settings import Settings
 from kb.store import BuildReader
 
@@ -300,16 +300,26 @@ def test_headings_mark_the_querys_words(searcher, http) -> None:  # noqa: ANN001
     assert page.select_one("#results .result-heading mark") is not None
 
 
-def test_each_languages_dense_list_keeps_the_models_own_order(searcher, embedder) -> None:  # noqa: ANN001
-    """Within one language the raw cosine ranks (kb.search.RAW_WITHIN), with the chunk's best sentence counted in;
-    the centred cosine, which reorders passages by their distance from the language mean, only weighs languages
-    and ranks the mixed list."""
-    vector = embedder.embed_queries(["dose of doxorubicin in TACE"])
-    ranked = searcher._raw_list(vector, "en", None, 10, None)  # noqa: SLF001
-    chunks = [cid for _, _, cid in ranked]
-    ids, scores = searcher.calibration.scores(vector, None, ["en"], centred=False)["en"]
-    raw = dict(zip(ids.tolist(), scores.tolist(), strict=True))  # raw inner products, sentences counted in
-    assert chunks and all(raw[a] >= raw[b] for a, b in zip(chunks, chunks[1:], strict=False))
+@pytest.mark.parametrize("centring", [0.0, LIST_CENTRING, 1.0])
+def test_a_partly_centred_score_is_the_cosine_of_the_partly_centred_vectors(searcher, embedder,
+                                                                            centring: float) -> None:  # noqa: ANN001
+    """The lists rank by cosines with part of the language means taken away (`LIST_CENTRING`), derived from the
+    raw inner products: they equal the cosine of (q - a m_q) and (p - a m_p) computed from the stored vectors."""
+    import copy
+
+    import faiss
+
+    cal = copy.copy(searcher.calibration)
+    cal.sentence_weight = 0.0  # the chunks' own cosines
+    vector = embedder.embed_queries(["dose of doxorubicin in TACE"]).reshape(-1)
+    for lang in ("en", "zh"):
+        stored = searcher.index.vectors[lang]
+        ids = faiss.vector_to_array(stored._index.id_map)  # noqa: SLF001
+        p = stored.rows() - centring * cal.means[lang]
+        q = vector / np.linalg.norm(vector) - centring * cal.means["en"]
+        direct = dict(zip(ids.tolist(), (p @ q / np.linalg.norm(p, axis=1) / np.linalg.norm(q)).tolist(), strict=True))
+        got, scores = cal.scores(vector, "en", [lang], centring)[lang]
+        assert max(abs(direct[i] - s) for i, s in zip(got.tolist(), scores.tolist(), strict=True)) < 1e-5
 
 
 def test_vietnamese_highlights_mark_words_not_syllables(searcher) -> None:  # noqa: ANN001

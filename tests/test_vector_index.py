@@ -36,6 +36,25 @@ def test_add_count_search_by_cosine(cls) -> None:  # noqa: ANN001
     assert list(found[0]) == list(expected)
 
 
+def test_inner_products_score_every_row_in_the_order_added(cls, tmp_path: Path) -> None:  # noqa: ANN001
+    """Unranked products for a caller that scores every row (the calibration): the same as the rows' own products,
+    with their ids; after a save and load, and after more rows are added."""
+    rows = unit_rows(30, 16, seed=2)
+    ids = np.arange(500, 470, -1, dtype=np.int64)  # ids not in row order
+    index = cls(16)
+    assert len(index.inner_products(rows[0])[0]) == 0
+    index.add(ids, rows)
+    scores, got = index.inner_products(rows[4])
+    assert list(got) == list(ids) and np.allclose(scores, rows @ rows[4], atol=1e-6)
+    index.save(tmp_path / f"p{cls.suffix}")
+    again = cls.load(tmp_path / f"p{cls.suffix}", 16)
+    assert np.allclose(again.inner_products(rows[4])[0], scores, atol=1e-6)
+    more = unit_rows(5, 16, seed=3)
+    again.add(np.arange(5, dtype=np.int64), more)
+    scores, got = again.inner_products(more[1])
+    assert list(got) == [*ids, 0, 1, 2, 3, 4] and np.allclose(scores, np.vstack([rows, more]) @ more[1], atol=1e-6)
+
+
 def test_save_and_load_round_trip(cls, tmp_path: Path) -> None:  # noqa: ANN001
     rows = unit_rows(20, 8, seed=1)
     index = cls(8)

@@ -26,6 +26,11 @@ class VectorIndex(Protocol):
         """(scores, ids) of the k best rows per query, best first; ids are -1 past the end."""
         ...
 
+    def inner_products(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the inner product of one vector with every row, the row's id), in the order the rows were added: no
+        ranking, for a caller that scores every row anyway."""
+        ...
+
     def save(self, path: Path) -> None: ...
 
     def count(self) -> int: ...
@@ -48,6 +53,7 @@ class FaissFlatIndex:
 
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._ids: np.ndarray | None = None  # the id of every row, in row order, read once from the index
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -62,6 +68,22 @@ class FaissFlatIndex:
 
         faiss.omp_set_num_threads(1)
         return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def inner_products(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Through FAISS's own single-threaded kernel: no top-k heap over every row (a search with k = count kept
+        one, 0.8 ms for 5,342 vectors against 0.3 ms), and no numpy BLAS thread team (`BuildReader.sentence_dense`)."""
+        import faiss
+
+        rows = self.rows()
+        out = np.empty(len(rows), np.float32)
+        if len(rows):
+            q = np.ascontiguousarray(vector.reshape(-1), dtype=np.float32)
+            faiss.fvec_inner_products_ny(faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(rows), self.dim,
+                                         len(rows))
+        if self._ids is None or len(self._ids) != len(rows):
+            self._ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            self._ids.flags.writeable = False
+        return out, self._ids
 
     def save(self, path: Path) -> None:
         import faiss
