@@ -78,7 +78,7 @@ class Calibration:
             self.centres_at[key] = (at, {L: reader.sentence_dense(L, centre)[0] for L in reader.sentences})
         self.sentence_own_at = {L: self.centres_at[L][1][L] if L in self.means else np.zeros(len(ids), np.float32)
                                 for L, (ids, _) in reader.sentences.items()}
-        self._norms: dict[float, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self._norms_at: dict[float, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self._last = threading.local()  # this thread's last query's raw inner products, per language
         self.sentence_weight = SENTENCE_WEIGHT
         self.size = size
@@ -101,7 +101,7 @@ class Calibration:
         other.means = {L: np.zeros_like(m) for L, m in self.means.items()}
         other.own_at, other.own_size = np.zeros_like(self.own_at), np.zeros_like(self.own_size)
         other.sentence_own_at = {L: np.zeros_like(a) for L, a in self.sentence_own_at.items()}
-        other._norms = {}
+        other._norms_at = {}
         other.sentence_weight = 0.0
         other.query_means = {}
         other.query_centres = {key: np.zeros_like(c) for key, c in self.query_centres.items()}
@@ -116,17 +116,17 @@ class Calibration:
             out[None] = np.mean(list(self.means.values()), axis=0).astype(np.float32)
         return out
 
-    def norms(self, lang: str, centring: float) -> tuple[np.ndarray, np.ndarray]:
-        """|p - c m| of every chunk (by chunk id) and of every sentence of `lang`, m the passage's language mean and
-        c the centring; kept per centring (the search uses two: 1 across languages, `kb.search.WITHIN_CENTRING`
-        within one)."""
-        kept = self._norms.get(centring)
+    def _norms(self, centring: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """|p - c m| of every chunk (by chunk id) and, per language, of every sentence, m the passage's language mean
+        and c the centring; kept per centring (the search uses 1 across languages and `kb.search.LIST_CENTRING`
+        for its lists; the plain cosine needs none)."""
+        kept = self._norms_at.get(centring)
         if kept is None:
             chunk = _centred_norms(self.own_at, centring, self.own_size)
             sentences = {L: _centred_norms(at, centring, float(self.means[L] @ self.means[L]) if L in self.means
                                            else 0.0) for L, at in self.sentence_own_at.items()}
-            kept = self._norms[centring] = chunk, sentences
-        return kept[0], kept[1].get(lang, np.ones(0, np.float32))
+            kept = self._norms_at[centring] = chunk, sentences
+        return kept
 
     def _raw_dots(self, lang: str, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(chunk ids, their inner products with q, sentence owners, the sentences' inner products with q) of one
@@ -137,7 +137,7 @@ class Calibration:
             return kept[lang][1]
         dots, ids = self.reader.inner_products(lang, q)
         sentence_dots, owners = self.reader.sentence_dense(lang, q)
-        kept[lang] = key, (np.asarray(ids, dtype=np.int64), np.asarray(dots, dtype=np.float32), owners, sentence_dots)
+        kept[lang] = key, (ids, dots, owners, sentence_dots)
         return kept[lang][1]
 
     def query_language(self, q: str, vector: np.ndarray | None) -> str | None:
@@ -167,7 +167,7 @@ class Calibration:
         """(chunk ids, centred cosines) of every passage per language (of `langs`, default all); a query of no
         known language (an acronym, a number) is centred on the mean of the language centres. `centring` is how
         much of the means is taken away, from the query and from the passages: 1 (centred cosines, which compare
-        across languages), 0 (the model's plain cosines), or between (`kb.search.WITHIN_CENTRING`); the sentences
+        across languages), 0 (the model's plain cosines), or between (`kb.search.LIST_CENTRING`); the sentences
         are counted in whichever it is."""
         raw = _unit(vector.reshape(-1).astype(np.float32))
         centre, at, sentence_at = None, None, {}
@@ -178,7 +178,7 @@ class Calibration:
             centre, (at, sentence_at) = self.query_centres[key], self.centres_at[key]
         length = float(np.linalg.norm(raw - centring * centre)) if centre is not None else 1.0
         q = (raw - centring * centre) / (length or 1.0) if centre is not None else raw  # the centred query, unit
-        chunk_norms = self.norms("", centring)[0] if centre is not None else None
+        chunk_norms, sentence_norms = self._norms(centring) if centre is not None else (None, {})
         out = {}
         for L, n in self.counts.items():
             if langs is not None and L not in langs:
@@ -198,8 +198,7 @@ class Calibration:
             shift = centring * float(q @ self.means[L]) if centre is not None and L in self.means else 0.0
             scores = (dots - shift) / chunk_norms[ids] if chunk_norms is not None else dots
             if self.sentence_weight and L in self.sentence_own_at:
-                sentence_norms = self.norms(L, centring)[1] if centre is not None else None
-                scores = self._with_sentences(sentence_dots, owners, shift, ids, scores, sentence_norms)
+                scores = self._with_sentences(sentence_dots, owners, shift, ids, scores, sentence_norms.get(L))
             out[L] = (ids, scores)
         return out
 

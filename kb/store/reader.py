@@ -113,16 +113,6 @@ class BuildReader:
         """(module, lang, section) -> hash of its text: what tells two builds' sections apart."""
         return {(s.module, s.lang, s.id): s.hash for s in self.sections}
 
-    def dense(self, lang: str, vector: np.ndarray, k: int) -> tuple[list[float], list[int]]:
-        """The k chunks of one language nearest to a query vector: (cosines, chunk ids), best first."""
-        index = self.vectors.get(lang)
-        n = index.count() if index is not None else 0
-        if n == 0 or k <= 0:
-            return [], []
-        scores, ids = index.search(vector.reshape(1, -1), min(k, n))
-        keep = ids[0] >= 0
-        return scores[0][keep].tolist(), ids[0][keep].tolist()
-
     def inner_products(self, lang: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(inner products with every chunk vector of one language, the chunk ids), unranked: for a caller that
         scores every chunk (`kb.calibration`); empty when the language has none."""
@@ -142,8 +132,8 @@ class BuildReader:
         index = self._sentence_index.get(lang)
         if index is None or not len(ids):
             return np.zeros(0, np.float32), ids
-        scores, positions = index.inner_products(vector)  # positions are 0..n-1 in row order (`__init__`)
-        return scores, ids[positions]
+        scores, _ = index.inner_products(vector)  # in row order, the order of `ids` (`__init__` adds them so)
+        return scores, ids
 
     def vector_count(self, lang: str) -> int:
         index = self.vectors.get(lang)
