@@ -350,8 +350,7 @@ class Searcher:
             vector = self.query_vector(read)
             asked_in = self.calibration.query_language(read, vector) if asked_in is None else asked_in
             dense = self._dense(vector, asked_in, module, depth, allowed)
-            weights = language_weights({L: top + (self.absent_lift if self._absent(ranked[:1], asked_in) else 0.0)
-                                        for L, (ranked, top, _) in dense.items()}, self.lang_temperature)
+            weights = self.weights_of(dense, asked_in)
             best = max((top for _, top, _ in dense.values()), default=-1.0)
             share = self.weak_dense_share if best < WEAK_FLOOR and mode == "hybrid" else 1.0
             ranking = (dense if self.list_centring == 1.0 else
@@ -534,6 +533,13 @@ class Searcher:
             score_of = dict(zip(ids[top].tolist(), scores[top].tolist(), strict=True))
             out[L] = (ranked, float(score_of[ranked[0][2]]) if ranked else -1.0, score_of)
         return out
+
+    def weights_of(self, dense: dict[str, tuple[list[tuple[str, str, int]], float, dict[int, float]]],
+                   asked_in: str | None) -> dict[str, float]:
+        """Each language's weight in the fusion (`language_weights`) from its best centred dense match, lifted
+        when the query's language lacks that section (`ABSENT_LIFT`)."""
+        return language_weights({L: top + (self.absent_lift if self._absent(ranked[:1], asked_in) else 0.0)
+                                 for L, (ranked, top, _) in dense.items()}, self.lang_temperature)
 
     def _absent(self, sections: list, asked_in: str | None) -> bool:
         """Whether any of these (module, section, ...) is missing in the query's language; for a query of no known
